@@ -10,3 +10,4 @@ export type { Labels } from "./labels.js";
 export { newId } from "./ids.js";
 export { createLogger, silentLogger } from "./logger.js";
 export type { Logger, LogLevel } from "./logger.js";
+export { describeIssues, formatPath } from "./zod-issues.js";

@@ -1,0 +1,116 @@
+import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
+import { serve } from "@hono/node-server";
+import { Registry, collectDefaultMetrics } from "prom-client";
+import type { Config } from "./config/index.js";
+import { createLogger, systemClock, type Clock, type Logger } from "./core/index.js";
+import { Api, registerCoreRoutes, registerIncidentRoutes } from "./http/index.js";
+import { IncidentService, createIncidentMetrics } from "./incidents/index.js";
+import { createIncidentStore, createTokenStore, openDatabase, type Database } from "./storage/index.js";
+
+export const VERSION = "0.1.0";
+
+export interface AppOptions {
+  clock?: Clock;
+  logger?: Logger;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface App {
+  readonly config: Config;
+  readonly database: Database;
+  readonly incidents: IncidentService;
+  readonly api: Api;
+  readonly registry: Registry;
+  readonly logger: Logger;
+  /** Listens on the configured address; resolves with the base URL. */
+  listen(): Promise<string>;
+  /** Stops taking requests, drains in-flight work within the grace period, closes the database. */
+  close(): Promise<void>;
+}
+
+/** The one composition root: everything the server runs is built and wired here, from the config. */
+export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
+  const clock = opts.clock ?? systemClock;
+  const env = opts.env ?? process.env;
+  const logger = opts.logger ?? createLogger(config.log.level);
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  const database = await openDatabase(config.storage.url);
+  const tokens = createTokenStore(database.db);
+  const incidents = new IncidentService({
+    store: createIncidentStore(database.db),
+    config: config.incidents,
+    clock,
+    logger: logger.child({ module: "incidents" }),
+    metrics: createIncidentMetrics(registry),
+  });
+
+  let closing = false;
+  const hmacEnv = config.auth.receivers.hmac_secret_env;
+  const coreDeps = {
+    tokens,
+    clock,
+    logger,
+    registry,
+    bodyLimitBytes: config.server.body_limit_bytes,
+    receivers: {
+      requireAuth: config.auth.receivers.require_auth,
+      hmacSecret: hmacEnv ? env[hmacEnv] : undefined,
+      maxSkewMs: config.auth.receivers.hmac_max_skew,
+    },
+    version: VERSION,
+    ready: async () => ({ database: await database.ping(), accepting: !closing }),
+  };
+  if (hmacEnv && !coreDeps.receivers.hmacSecret) logger.warn({ env: hmacEnv }, "HMAC secret variable is not set; signed requests will be refused");
+
+  const api = new Api(coreDeps);
+  registerCoreRoutes(api, coreDeps);
+  registerIncidentRoutes(api, incidents, clock);
+
+  let server: Server | undefined;
+
+  return {
+    config,
+    database,
+    incidents,
+    api,
+    registry,
+    logger,
+    listen() {
+      return new Promise((resolve, reject) => {
+        const s = serve({ fetch: api.app.fetch, hostname: config.server.host, port: config.server.port }, (info: AddressInfo) => {
+          const host = info.family === "IPv6" ? `[${info.address}]` : info.address;
+          resolve(`http://${host}:${info.port}`);
+        }) as Server;
+        s.once("error", reject);
+        server = s;
+      });
+    },
+    async close() {
+      if (closing) return;
+      closing = true;
+      const grace = config.server.shutdown_grace;
+      const stopped = server
+        ? new Promise<void>((r) => {
+            server?.close(() => r());
+            // Idle keep-alive sockets would hold close() open for their whole timeout.
+            server?.closeIdleConnections();
+          })
+        : Promise.resolve();
+      const drained = Promise.all([api.idle(), incidents.drain(), stopped]);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        drained.then(() => false),
+        new Promise<boolean>((r) => (timer = setTimeout(() => r(true), grace))),
+      ]);
+      clearTimeout(timer);
+      if (timedOut) {
+        logger.warn({ graceMs: grace }, "shutdown grace period ended with work in flight");
+        server?.closeAllConnections();
+      }
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,1 @@
+export { runCli, buildProgram } from "./main.js";

@@ -1,0 +1,117 @@
+import { NotFoundError, type Clock, type Logger } from "../core/index.js";
+import type { IncidentsConfig } from "./config.js";
+import { applyAction, type IncidentAction } from "./lifecycle.js";
+import type { IncidentMetrics } from "./metrics.js";
+import type { Alert, Incident, StoredAlert, StoredTimelineEntry, TimelineEntry } from "./model.js";
+import { groupKeyOf, planAlerts, type AlertChange } from "./planner.js";
+import type { IncidentFilter, IncidentStore } from "./store.js";
+
+export interface IngestSummary {
+  received: number;
+  unchanged: number;
+  incidentsOpened: string[];
+  incidentsTouched: string[];
+}
+
+export interface IncidentEvents {
+  /** Alerts whose state changed, after they are stored. */
+  alertsChanged?(changes: AlertChange[]): void;
+  /** A human changed an incident (acknowledge, resolve, ...), after it is stored. */
+  incidentChanged?(incident: Incident, action: IncidentAction, actor: string): void;
+}
+
+export interface IncidentServiceDeps {
+  store: IncidentStore;
+  config: IncidentsConfig;
+  clock: Clock;
+  logger: Logger;
+  metrics?: IncidentMetrics;
+  events?: IncidentEvents;
+}
+
+/**
+ * The incident engine's front door. Every change runs through one in-process queue, so a batch's
+ * read-plan-write never interleaves with another's (two batches cannot both open the same group's incident).
+ */
+export class IncidentService {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly deps: IncidentServiceDeps) {}
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Resolves once every change queued so far is written. */
+  drain(): Promise<void> {
+    return this.queue.then(() => undefined);
+  }
+
+  ingest(alerts: readonly Alert[], actor: string): Promise<IngestSummary> {
+    return this.serial(async () => {
+      const { store, config, clock, metrics, events } = this.deps;
+      const now = clock.now();
+      const state = await store.loadIngestState(alerts, alerts.map((a) => groupKeyOf(a, config)));
+      const plan = planAlerts(alerts, state, config, now, actor);
+      await store.applyPlan(plan);
+      metrics?.alertsReceived(actor, alerts.length);
+      for (const id of plan.createdIncidents) {
+        const inc = plan.incidents.get(id);
+        if (inc) metrics?.opened(inc);
+      }
+      for (const inc of plan.resolved) metrics?.resolved(inc);
+      if (plan.changes.length) events?.alertsChanged?.(plan.changes);
+      return {
+        received: alerts.length,
+        unchanged: plan.unchanged,
+        incidentsOpened: [...plan.createdIncidents],
+        incidentsTouched: [...plan.incidents.keys()],
+      };
+    });
+  }
+
+  act(id: string, action: IncidentAction, actor: string): Promise<Incident> {
+    return this.serial(async () => {
+      const { store, clock, metrics, events } = this.deps;
+      const inc = await store.get(id);
+      if (!inc) throw new NotFoundError("incident", id);
+      const out = applyAction(inc, action, actor, clock.now());
+      if (!out.changed) return inc;
+      await store.saveAction(out.incident, out.timeline);
+      if (out.incident.status === "acknowledged" && inc.status !== "acknowledged") metrics?.acknowledged(out.incident);
+      if (out.incident.status === "resolved") metrics?.resolved(out.incident);
+      events?.incidentChanged?.(out.incident, action, actor);
+      return out.incident;
+    });
+  }
+
+  async record(entries: readonly TimelineEntry[]): Promise<void> {
+    await this.deps.store.appendTimeline(entries);
+  }
+
+  async get(id: string): Promise<Incident> {
+    const inc = await this.deps.store.get(id);
+    if (!inc) throw new NotFoundError("incident", id);
+    return inc;
+  }
+
+  getAlert(fingerprint: string): Promise<StoredAlert | undefined> {
+    return this.deps.store.getAlert(fingerprint);
+  }
+
+  list(filter: IncidentFilter): Promise<Incident[]> {
+    return this.deps.store.list(filter);
+  }
+
+  async timeline(id: string): Promise<StoredTimelineEntry[]> {
+    await this.get(id);
+    return this.deps.store.timeline(id);
+  }
+
+  async alerts(id: string): Promise<StoredAlert[]> {
+    await this.get(id);
+    return this.deps.store.alertsOf(id);
+  }
+}

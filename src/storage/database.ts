@@ -1,0 +1,101 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import SqliteDatabase from "better-sqlite3";
+import pg from "pg";
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
+import { NovaError, ErrorCode } from "../core/index.js";
+import { migrationProvider, type SqlDialect } from "./migrations.js";
+import type { Tables } from "./schema.js";
+
+export type Db = Kysely<Tables>;
+
+export interface Database {
+  readonly db: Db;
+  readonly dialect: SqlDialect;
+  /** Cheap round trip for readiness checks. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** PostgreSQL only: the schema to use (created if missing). Tests use one schema per suite. */
+  schema?: string;
+  /** PostgreSQL pool size. */
+  poolMax?: number;
+}
+
+/** Default PostgreSQL pool size: enough for the API and background workers of one replica. */
+export const DEFAULT_PG_POOL_MAX = 10;
+
+// pg returns int8 as strings to protect values beyond 2^53; our bigints are epoch milliseconds.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export function dialectOf(url: string): SqlDialect {
+  return /^postgres(ql)?:\/\//.test(url) ? "postgres" : "sqlite";
+}
+
+function sqlitePath(url: string): string {
+  const p = url.replace(/^sqlite:(\/\/)?/, "").replace(/^file:/, "");
+  return p === "" ? ":memory:" : p;
+}
+
+/** Opens the database named by `url` (`sqlite:PATH`, `sqlite::memory:` or `postgres://...`) and migrates it. */
+export async function openDatabase(url: string, opts: OpenOptions = {}): Promise<Database> {
+  const dialect = dialectOf(url);
+  let db: Db;
+  if (dialect === "sqlite") {
+    const path = sqlitePath(url);
+    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    let raw: SqliteDatabase.Database;
+    try {
+      raw = new SqliteDatabase(path);
+    } catch (e) {
+      throw new NovaError(ErrorCode.Unavailable, `cannot open SQLite database ${path}: ${(e as Error).message}`, { cause: e });
+    }
+    // WAL lets readers proceed during writes; NORMAL sync is durable across process crashes in WAL mode.
+    raw.pragma("journal_mode = WAL");
+    raw.pragma("synchronous = NORMAL");
+    raw.pragma("busy_timeout = 5000");
+    raw.pragma("foreign_keys = ON");
+    db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: raw }) });
+  } else {
+    const schema = opts.schema;
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: opts.poolMax ?? DEFAULT_PG_POOL_MAX,
+      ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    });
+    pool.on("error", () => {
+      // An idle client lost its connection; the pool replaces it. Queries in flight see their own error.
+    });
+    db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+    try {
+      if (schema) await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+      else await sql`select 1`.execute(db);
+    } catch (e) {
+      await db.destroy();
+      throw new NovaError(ErrorCode.Unavailable, `cannot connect to PostgreSQL: ${(e as Error).message}`, { cause: e, retryable: true });
+    }
+  }
+
+  const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
+  const { error } = await migrator.migrateToLatest();
+  if (error) {
+    await db.destroy();
+    throw new NovaError(ErrorCode.Internal, `database migration failed: ${(error as Error).message ?? String(error)}`, { cause: error });
+  }
+
+  return {
+    db,
+    dialect,
+    async ping() {
+      try {
+        await sql`select 1`.execute(db);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close: () => db.destroy(),
+  };
+}
