@@ -4,7 +4,9 @@ import { fileURLToPath } from "node:url";
 
 const main = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
 if (!existsSync(main)) {
-  process.stderr.write("novasre is not built yet: run `npm install` (or `npm run build`) in the project folder first.\n");
+  process.stderr.write(
+    "novasre is not built yet: run `npm install` (or `npm run build`) in the project folder first.\n",
+  );
   process.exit(1);
 }
 const { runCli } = await import(main);

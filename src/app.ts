@@ -63,7 +63,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     version: VERSION,
     ready: async () => ({ database: await database.ping(), accepting: !closing }),
   };
-  if (hmacEnv && !coreDeps.receivers.hmacSecret) logger.warn({ env: hmacEnv }, "HMAC secret variable is not set; signed requests will be refused");
+  if (hmacEnv && !coreDeps.receivers.hmacSecret)
+    logger.warn({ env: hmacEnv }, "HMAC secret variable is not set; signed requests will be refused");
 
   const api = new Api(coreDeps);
   registerCoreRoutes(api, coreDeps);
@@ -80,10 +81,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     logger,
     listen() {
       return new Promise((resolve, reject) => {
-        const s = serve({ fetch: api.app.fetch, hostname: config.server.host, port: config.server.port }, (info: AddressInfo) => {
-          const host = info.family === "IPv6" ? `[${info.address}]` : info.address;
-          resolve(`http://${host}:${info.port}`);
-        }) as Server;
+        const s = serve(
+          { fetch: api.app.fetch, hostname: config.server.host, port: config.server.port },
+          (info: AddressInfo) => {
+            const host = info.family === "IPv6" ? `[${info.address}]` : info.address;
+            resolve(`http://${host}:${info.port}`);
+          },
+        ) as Server;
         s.once("error", reject);
         server = s;
       });

@@ -1,10 +1,19 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ManualClock, fingerprint, silentLogger } from "../src/core/index.js";
 import { IncidentService, incidentsConfigSchema, type Alert } from "../src/incidents/index.js";
-import { createIncidentStore, createSettingsStore, createTokenStore, type Database } from "../src/storage/index.js";
+import {
+  createIncidentStore,
+  createSettingsStore,
+  createTokenStore,
+  type Database,
+} from "../src/storage/index.js";
 import { backends, dispose } from "./support/databases.js";
 
-function alert(labels: Record<string, string>, status: "firing" | "resolved" = "firing", startsAt = 1000): Alert {
+function alert(
+  labels: Record<string, string>,
+  status: "firing" | "resolved" = "firing",
+  startsAt = 1000,
+): Alert {
   return {
     fingerprint: fingerprint(labels),
     source: "test",
@@ -28,7 +37,11 @@ for (const backend of backends) {
       clock = new ManualClock(Date.UTC(2026, 5, 1));
       svc = new IncidentService({
         store: createIncidentStore(database.db),
-        config: incidentsConfigSchema.parse({ group_by: ["service"], reopen_window: "10m", flap: { threshold: 4, window: "1h" } }),
+        config: incidentsConfigSchema.parse({
+          group_by: ["service"],
+          reopen_window: "10m",
+          flap: { threshold: 4, window: "1h" },
+        }),
         clock,
         logger: silentLogger(),
       });
@@ -124,20 +137,30 @@ for (const backend of backends) {
       clock.advance(60_000);
       await svc.act(id, { type: "mitigate" }, "user:bob");
       await svc.act(id, { type: "resolve" }, "user:bob");
-      await expect(svc.act(id, { type: "acknowledge" }, "user:bob")).rejects.toMatchObject({ code: "INVALID_TRANSITION" });
+      await expect(svc.act(id, { type: "acknowledge" }, "user:bob")).rejects.toMatchObject({
+        code: "INVALID_TRANSITION",
+      });
       await svc.act(id, { type: "close" }, "user:bob");
       const inc = await svc.get(id);
       expect(inc.status).toBe("closed");
       expect(inc.assignee).toBe("bob");
       const tl = await svc.timeline(id);
       expect(tl.filter((e) => e.kind === "note")[0]?.data).toEqual({ text: "restarted the pod" });
-      expect(tl.filter((e) => e.kind === "status_changed").map((e) => e.data["to"])).toEqual(["acknowledged", "mitigated", "resolved", "closed"]);
+      expect(tl.filter((e) => e.kind === "status_changed").map((e) => e.data["to"])).toEqual([
+        "acknowledged",
+        "mitigated",
+        "resolved",
+        "closed",
+      ]);
       await expect(svc.get("inc_nope")).rejects.toMatchObject({ code: "NOT_FOUND" });
     });
 
     it("filters lists by status, severity and service", async () => {
       await svc.ingest(
-        [alert({ alertname: "A", service: "pay", severity: "critical" }), alert({ alertname: "B", service: "cart", severity: "warning" })],
+        [
+          alert({ alertname: "A", service: "pay", severity: "critical" }),
+          alert({ alertname: "B", service: "cart", severity: "warning" }),
+        ],
         "am",
       );
       expect((await svc.list({ limit: 10, severity: ["P1"] })).map((i) => i.services)).toEqual([["pay"]]);
@@ -147,7 +170,10 @@ for (const backend of backends) {
 
     it("stores tokens by hash and settings by key", async () => {
       const tokens = createTokenStore(database.db);
-      await tokens.insert({ id: "tok_1", name: "ci", role: "operator", createdAt: 1, lastUsedAt: null, revokedAt: null }, "h1");
+      await tokens.insert(
+        { id: "tok_1", name: "ci", role: "operator", createdAt: 1, lastUsedAt: null, revokedAt: null },
+        "h1",
+      );
       expect((await tokens.findByHash("h1"))?.role).toBe("operator");
       expect(await tokens.revoke("tok_1", 5)).toBe(true);
       expect(await tokens.revoke("tok_1", 6)).toBe(false);

@@ -5,7 +5,10 @@ export interface ApiTarget {
   token: string | undefined;
 }
 
-export function apiTarget(opts: { url?: string; token?: string }, env: NodeJS.ProcessEnv = process.env): ApiTarget {
+export function apiTarget(
+  opts: { url?: string; token?: string },
+  env: NodeJS.ProcessEnv = process.env,
+): ApiTarget {
   return {
     url: (opts.url ?? env["NOVASRE_URL"] ?? "http://127.0.0.1:8480").replace(/\/+$/, ""),
     token: opts.token ?? env["NOVASRE_TOKEN"],
@@ -26,7 +29,10 @@ export async function callApi(t: ApiTarget, method: string, path: string, body?:
       signal: AbortSignal.timeout(15_000),
     });
   } catch (e) {
-    throw new CliExit(EXIT_FAILURE, `error: cannot reach ${t.url}: ${(e as Error).message} (is \`novasre serve\` running? set --url or NOVASRE_URL)`);
+    throw new CliExit(
+      EXIT_FAILURE,
+      `error: cannot reach ${t.url}: ${(e as Error).message} (is \`novasre serve\` running? set --url or NOVASRE_URL)`,
+    );
   }
   if (!res.ok) {
     let msg = `${res.status} ${res.statusText}`;
@@ -36,7 +42,8 @@ export async function callApi(t: ApiTarget, method: string, path: string, body?:
     } catch {
       // not JSON; keep the status line
     }
-    const hint = res.status === 401 ? " (set --token or NOVASRE_TOKEN; create one with `novasre token create`)" : "";
+    const hint =
+      res.status === 401 ? " (set --token or NOVASRE_TOKEN; create one with `novasre token create`)" : "";
     throw new CliExit(res.status >= 500 ? EXIT_FAILURE : EXIT_USAGE, `error: ${msg}${hint}`);
   }
   return res;

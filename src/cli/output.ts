@@ -7,7 +7,10 @@ export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
 export class CliExit extends Error {
-  constructor(readonly code: number, message = "") {
+  constructor(
+    readonly code: number,
+    message = "",
+  ) {
     super(message);
   }
 }

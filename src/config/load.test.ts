@@ -30,7 +30,9 @@ describe("config", () => {
     expect(found).toContain('server.prot: unknown key "prot" (did you mean "port"?)');
     expect(found.some((p) => p.startsWith("server.port: "))).toBe(true);
     expect(found).toContain('storage.url: must start with "sqlite:" or "postgres://"');
-    expect(found).toContain('incidents.group_window: invalid duration "5 min" (use e.g. "30s", "5m", "1h30m")');
+    expect(found).toContain(
+      'incidents.group_window: invalid duration "5 min" (use e.g. "30s", "5m", "1h30m")',
+    );
     expect(found).toContain('incidents.severity.default: expected one of "P0", "P1", "P2", "P3"');
     expect(found).toHaveLength(5);
   });
@@ -41,7 +43,10 @@ describe("config", () => {
   });
 
   it("applies NOVASRE_ environment overrides with types", () => {
-    const raw = applyEnv({ server: { host: "0.0.0.0" } }, { NOVASRE_SERVER__PORT: "9001", NOVASRE_INCIDENTS__AUTO_RESOLVE: "false", OTHER: "1" });
+    const raw = applyEnv(
+      { server: { host: "0.0.0.0" } },
+      { NOVASRE_SERVER__PORT: "9001", NOVASRE_INCIDENTS__AUTO_RESOLVE: "false", OTHER: "1" },
+    );
     const c = validateConfig(raw);
     expect(c.server.port).toBe(9001);
     expect(c.server.host).toBe("0.0.0.0");
@@ -51,6 +56,8 @@ describe("config", () => {
   it("exports a JSON Schema for editors", () => {
     const s = configJsonSchema();
     expect(s["type"]).toBe("object");
-    expect(Object.keys(s["properties"] as object)).toEqual(expect.arrayContaining(["server", "storage", "incidents"]));
+    expect(Object.keys(s["properties"] as object)).toEqual(
+      expect.arrayContaining(["server", "storage", "incidents"]),
+    );
   });
 });

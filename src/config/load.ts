@@ -35,7 +35,9 @@ export function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): 
 
 export class ConfigError extends NovaError {
   constructor(source: string, details: ErrorDetail[]) {
-    super(ErrorCode.ConfigInvalid, `${source}: ${details.length} problem${details.length === 1 ? "" : "s"}`, { details });
+    super(ErrorCode.ConfigInvalid, `${source}: ${details.length} problem${details.length === 1 ? "" : "s"}`, {
+      details,
+    });
     this.name = "ConfigError";
   }
   /** One problem per line, as a person reads them. */
@@ -58,7 +60,8 @@ export function parseYaml(text: string, source: string): Record<string, unknown>
   }
   const value: unknown = doc.toJS();
   if (value === null || value === undefined) return {};
-  if (typeof value !== "object" || Array.isArray(value)) throw new ConfigError(source, [{ path: "", message: "the file must be a YAML mapping" }]);
+  if (typeof value !== "object" || Array.isArray(value))
+    throw new ConfigError(source, [{ path: "", message: "the file must be a YAML mapping" }]);
   return value as Record<string, unknown>;
 }
 
@@ -69,14 +72,19 @@ export function validateConfig(raw: unknown, source = "config"): Config {
 }
 
 /** Reads FILE (or nothing), applies the environment, and validates. Throws ConfigError listing every problem. */
-export async function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
+export async function loadConfig(
+  file: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Config> {
   let raw: Record<string, unknown> = {};
   if (file !== undefined) {
     let text: string;
     try {
       text = await readFile(file, "utf8");
     } catch (e) {
-      throw new ConfigError(file, [{ path: "", message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }]);
+      throw new ConfigError(file, [
+        { path: "", message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` },
+      ]);
     }
     raw = parseYaml(text, file);
   }

@@ -14,9 +14,19 @@ export const serverConfigSchema = z
   .object({
     host: z.string().default("127.0.0.1").describe("address to listen on"),
     port: z.number().int().min(0).max(65535).default(DEFAULT_PORT).describe("TCP port; 0 picks a free one"),
-    body_limit_bytes: z.number().int().positive().default(DEFAULT_BODY_LIMIT_BYTES).describe("bytes; larger request bodies get 413"),
-    shutdown_grace: durationSchema().default(DEFAULT_SHUTDOWN_GRACE_MS).describe("duration to drain in-flight work on SIGTERM"),
-    public_url: z.url().optional().describe("URL where people reach this server; used in links in notifications"),
+    body_limit_bytes: z
+      .number()
+      .int()
+      .positive()
+      .default(DEFAULT_BODY_LIMIT_BYTES)
+      .describe("bytes; larger request bodies get 413"),
+    shutdown_grace: durationSchema()
+      .default(DEFAULT_SHUTDOWN_GRACE_MS)
+      .describe("duration to drain in-flight work on SIGTERM"),
+    public_url: z
+      .url()
+      .optional()
+      .describe("URL where people reach this server; used in links in notifications"),
   })
   .strict();
 
@@ -24,14 +34,18 @@ export const configSchema = z
   .object({
     server: serverConfigSchema.prefault({}),
     log: z
-      .object({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info") })
+      .object({
+        level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+      })
       .strict()
       .prefault({}),
     storage: z
       .object({
         url: z
           .string()
-          .refine((u) => /^(sqlite:|postgres(ql)?:\/\/)/.test(u), { message: 'must start with "sqlite:" or "postgres://"' })
+          .refine((u) => /^(sqlite:|postgres(ql)?:\/\/)/.test(u), {
+            message: 'must start with "sqlite:" or "postgres://"',
+          })
           .default("sqlite:data/novasre.db")
           .describe('"sqlite:PATH" (default, a file in WAL mode), "sqlite::memory:" or a "postgres://" URL'),
       })
@@ -41,9 +55,17 @@ export const configSchema = z
       .object({
         receivers: z
           .object({
-            require_auth: z.boolean().default(true).describe("receivers demand a bearer token or an HMAC signature"),
-            hmac_secret_env: z.string().optional().describe("name of the environment variable holding the HMAC-SHA256 secret"),
-            hmac_max_skew: durationSchema().default(DEFAULT_HMAC_MAX_SKEW_MS).describe("duration; signed requests older than this are refused"),
+            require_auth: z
+              .boolean()
+              .default(true)
+              .describe("receivers demand a bearer token or an HMAC signature"),
+            hmac_secret_env: z
+              .string()
+              .optional()
+              .describe("name of the environment variable holding the HMAC-SHA256 secret"),
+            hmac_max_skew: durationSchema()
+              .default(DEFAULT_HMAC_MAX_SKEW_MS)
+              .describe("duration; signed requests older than this are refused"),
           })
           .strict()
           .prefault({}),

@@ -17,7 +17,11 @@ function editDistance(a: string, b: string): number {
     dp[0] = i;
     for (let j = 1; j <= b.length; j++) {
       const tmp = dp[j] as number;
-      dp[j] = Math.min((dp[j] as number) + 1, (dp[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      dp[j] = Math.min(
+        (dp[j] as number) + 1,
+        (dp[j - 1] as number) + 1,
+        prev + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
       prev = tmp;
     }
   }
@@ -42,7 +46,14 @@ function unwrap(s: unknown): unknown {
   for (let i = 0; i < 10; i++) {
     const def = (s as { def?: { type?: string; innerType?: unknown; in?: unknown } } | undefined)?.def;
     if (!def) return s;
-    if (def.type === "default" || def.type === "optional" || def.type === "prefault" || def.type === "nullable" || def.type === "catch") s = def.innerType;
+    if (
+      def.type === "default" ||
+      def.type === "optional" ||
+      def.type === "prefault" ||
+      def.type === "nullable" ||
+      def.type === "catch"
+    )
+      s = def.innerType;
     else if (def.type === "pipe") s = def.in;
     else return s;
   }
@@ -57,13 +68,18 @@ export function describeIssues(schema: z.ZodType, issues: readonly z.core.$ZodIs
       const known = knownKeysAt(schema, issue.path);
       for (const key of issue.keys) {
         const near = known.map((k) => [k, editDistance(k, key)] as const).sort((a, b) => a[1] - b[1])[0];
-        const hint = near && near[1] <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean "${near[0]}"?)` : known.length ? ` (known keys: ${known.join(", ")})` : "";
+        const hint =
+          near && near[1] <= Math.max(2, Math.floor(key.length / 3))
+            ? ` (did you mean "${near[0]}"?)`
+            : known.length
+              ? ` (known keys: ${known.join(", ")})`
+              : "";
         out.push({ path: formatPath([...issue.path, key]), message: `unknown key "${key}"${hint}` });
       }
       continue;
     }
     let message = issue.message;
-    if (issue.code === "invalid_value" && "values" in issue) {
+    if (issue.code === "invalid_value" && "values" in issue && issue.message.startsWith("Invalid")) {
       message = `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
     } else if (issue.code === "invalid_type" && issue.message.includes("received undefined")) {
       message = `required: ${issue.message.replace(/^Invalid input: /, "")}`;
@@ -72,4 +88,3 @@ export function describeIssues(schema: z.ZodType, issues: readonly z.core.$ZodIs
   }
   return out;
 }
-

@@ -27,5 +27,9 @@ export function errorResponse(err: unknown): { status: number; body: ErrorBody; 
     if (err.details.length) body.error.details = err.details;
     return { status: STATUS[err.code], body, bug: false };
   }
-  return { status: 500, body: { error: { code: ErrorCode.Internal, message: "internal error; see the server log" } }, bug: true };
+  return {
+    status: 500,
+    body: { error: { code: ErrorCode.Internal, message: "internal error; see the server log" } },
+    bug: true,
+  };
 }

@@ -2,12 +2,30 @@ import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { Counter, Histogram, type Registry } from "prom-client";
 import { z } from "zod";
-import { AuthError, ErrorCode, NovaError, ValidationError, describeIssues, newId, type Clock, type Logger } from "../core/index.js";
-import { hashToken, roleAtLeast, verifySignature, type Role, type TokenStore, generateTokenSecret, ROLES } from "./auth.js";
+import {
+  AuthError,
+  ErrorCode,
+  NovaError,
+  ValidationError,
+  describeIssues,
+  newId,
+  type Clock,
+  type Logger,
+} from "../core/index.js";
+import {
+  hashToken,
+  roleAtLeast,
+  verifySignature,
+  type Role,
+  type TokenStore,
+  generateTokenSecret,
+  ROLES,
+} from "./auth.js";
 import { errorResponse } from "./error-mapping.js";
 import { buildOpenApi, type RouteDoc } from "./openapi.js";
 
-export type Principal = { kind: "token"; id: string; name: string; role: Role } | { kind: "hmac" } | { kind: "anonymous" };
+export type Principal =
+  { kind: "token"; id: string; name: string; role: Role } | { kind: "hmac" } | { kind: "anonymous" };
 
 export type HttpEnv = { Variables: { principal: Principal } };
 export type Ctx = Context<HttpEnv>;
@@ -55,7 +73,12 @@ export class Api {
 
   constructor(private readonly deps: HttpCoreDeps) {
     const { registry, logger, bodyLimitBytes } = deps;
-    const requests = new Counter({ name: "http_requests_total", help: "HTTP requests by route and status", labelNames: ["method", "route", "status"], registers: [registry] });
+    const requests = new Counter({
+      name: "http_requests_total",
+      help: "HTTP requests by route and status",
+      labelNames: ["method", "route", "status"],
+      registers: [registry],
+    });
     const duration = new Histogram({
       name: "http_request_duration_seconds",
       help: "HTTP request latency by route",
@@ -79,7 +102,13 @@ export class Api {
     this.app.use(
       bodyLimit({
         maxSize: bodyLimitBytes,
-        onError: (c) => c.json(errorResponse(new NovaError(ErrorCode.PayloadTooLarge, `request body exceeds ${bodyLimitBytes} bytes`)).body, 413),
+        onError: (c) =>
+          c.json(
+            errorResponse(
+              new NovaError(ErrorCode.PayloadTooLarge, `request body exceeds ${bodyLimitBytes} bytes`),
+            ).body,
+            413,
+          ),
       }),
     );
     this.app.onError((err, c) => {
@@ -87,7 +116,12 @@ export class Api {
       if (bug) logger.error({ err, path: c.req.path }, "unhandled error");
       return c.json(body, status as 400);
     });
-    this.app.notFound((c) => c.json(errorResponse(new NovaError(ErrorCode.NotFound, `no route for ${c.req.method} ${c.req.path}`)).body, 404));
+    this.app.notFound((c) =>
+      c.json(
+        errorResponse(new NovaError(ErrorCode.NotFound, `no route for ${c.req.method} ${c.req.path}`)).body,
+        404,
+      ),
+    );
   }
 
   /** Resolves when no request is in flight. */
@@ -104,11 +138,16 @@ export class Api {
       if (doc.method === "post" || doc.method === "put") {
         raw = await c.req.text();
         if (doc.body) {
-          if (raw.trim() === "") throw new ValidationError("request body is empty; expected JSON", [{ path: "", message: "body required" }]);
+          if (raw.trim() === "")
+            throw new ValidationError("request body is empty; expected JSON", [
+              { path: "", message: "body required" },
+            ]);
           try {
             body = JSON.parse(raw);
           } catch (e) {
-            throw new ValidationError(`malformed JSON: ${(e as Error).message}`, [{ path: "", message: "malformed JSON" }]);
+            throw new ValidationError(`malformed JSON: ${(e as Error).message}`, [
+              { path: "", message: "malformed JSON" },
+            ]);
           }
           const parsed = doc.body.safeParse(body);
           if (!parsed.success) throw validationFailure(doc.body, parsed.error.issues);
@@ -133,7 +172,14 @@ export class Api {
   private signatureValid(c: Ctx, raw: string): boolean {
     const { hmacSecret, maxSkewMs } = this.deps.receivers;
     if (!hmacSecret) return false;
-    return verifySignature(hmacSecret, c.req.header("x-novasre-timestamp"), c.req.header("x-novasre-signature"), raw, this.deps.clock.now(), maxSkewMs);
+    return verifySignature(
+      hmacSecret,
+      c.req.header("x-novasre-timestamp"),
+      c.req.header("x-novasre-signature"),
+      raw,
+      this.deps.clock.now(),
+      maxSkewMs,
+    );
   }
 
   /** Finds who is calling. Receivers also take an HMAC signature (checked once the body is read). */
@@ -146,14 +192,20 @@ export class Api {
       const p = await this.tokenPrincipal(m[1] as string);
       if (!p) throw new AuthError(ErrorCode.Unauthenticated, "unknown or revoked token");
       const need: Role = doc.auth === "receiver" ? "operator" : doc.auth;
-      if (!roleAtLeast(p.role, need)) throw new AuthError(ErrorCode.Forbidden, `this needs the ${need} role; the token has ${p.role}`);
+      if (!roleAtLeast(p.role, need))
+        throw new AuthError(ErrorCode.Forbidden, `this needs the ${need} role; the token has ${p.role}`);
       return p;
     }
     if (doc.auth === "receiver") {
       if (c.req.header("x-novasre-signature")) return { kind: "hmac" };
       if (!this.deps.receivers.requireAuth) return { kind: "anonymous" };
     }
-    throw new AuthError(ErrorCode.Unauthenticated, doc.auth === "receiver" ? "a bearer token or an HMAC signature is required" : "a bearer token is required");
+    throw new AuthError(
+      ErrorCode.Unauthenticated,
+      doc.auth === "receiver"
+        ? "a bearer token or an HMAC signature is required"
+        : "a bearer token is required",
+    );
   }
 
   async tokenPrincipal(secret: string): Promise<Extract<Principal, { kind: "token" }> | undefined> {
@@ -169,10 +221,16 @@ export class Api {
   }
 }
 
-function validationFailure(schema: z.ZodType, issues: readonly z.core.$ZodIssue[], prefix = ""): ValidationError {
+function validationFailure(
+  schema: z.ZodType,
+  issues: readonly z.core.$ZodIssue[],
+  prefix = "",
+): ValidationError {
   const details = describeIssues(schema, issues).map((d) => ({ ...d, path: prefix + d.path }));
   const first = details[0];
-  const msg = first ? `${first.path || "body"}: ${first.message}${details.length > 1 ? ` (and ${details.length - 1} more)` : ""}` : "invalid request";
+  const msg = first
+    ? `${first.path || "body"}: ${first.message}${details.length > 1 ? ` (and ${details.length - 1} more)` : ""}`
+    : "invalid request";
   return new ValidationError(msg, details);
 }
 
@@ -180,24 +238,60 @@ const tokenCreateSchema = z.object({ name: z.string().min(1).max(100), role: z.e
 
 /** Health, metrics, OpenAPI and token routes: everything that is not a feature of its own. */
 export function registerCoreRoutes(api: Api, deps: HttpCoreDeps): void {
-  api.route({ method: "get", path: "/healthz", summary: "Liveness: the process serves requests", tag: "health", responses: { 200: "alive" } }, (c) =>
-    c.json({ status: "ok" }),
+  api.route(
+    {
+      method: "get",
+      path: "/healthz",
+      summary: "Liveness: the process serves requests",
+      tag: "health",
+      responses: { 200: "alive" },
+    },
+    (c) => c.json({ status: "ok" }),
   );
   api.route(
-    { method: "get", path: "/readyz", summary: "Readiness: dependencies reachable and not shutting down", tag: "health", responses: { 200: "ready", 503: "not ready" } },
+    {
+      method: "get",
+      path: "/readyz",
+      summary: "Readiness: dependencies reachable and not shutting down",
+      tag: "health",
+      responses: { 200: "ready", 503: "not ready" },
+    },
     async (c) => {
       const checks = await deps.ready();
       const ok = Object.values(checks).every(Boolean);
       return c.json({ status: ok ? "ready" : "not ready", checks }, ok ? 200 : 503);
     },
   );
-  api.route({ method: "get", path: "/metrics", summary: "Prometheus metrics of this server", tag: "health", responses: { 200: "text exposition" } }, async (c) =>
-    c.text(await deps.registry.metrics(), 200, { "content-type": deps.registry.contentType }),
+  api.route(
+    {
+      method: "get",
+      path: "/metrics",
+      summary: "Prometheus metrics of this server",
+      tag: "health",
+      responses: { 200: "text exposition" },
+    },
+    async (c) => c.text(await deps.registry.metrics(), 200, { "content-type": deps.registry.contentType }),
   );
-  api.route({ method: "get", path: "/openapi.json", summary: "This document", tag: "health", responses: { 200: "OpenAPI 3.1" } }, (c) => c.json(api.openApi()));
+  api.route(
+    {
+      method: "get",
+      path: "/openapi.json",
+      summary: "This document",
+      tag: "health",
+      responses: { 200: "OpenAPI 3.1" },
+    },
+    (c) => c.json(api.openApi()),
+  );
 
   api.route(
-    { method: "get", path: "/api/v1/tokens", summary: "List API tokens (never their secrets)", tag: "auth", auth: "admin", responses: { 200: "tokens", 401: "no token", 403: "not admin" } },
+    {
+      method: "get",
+      path: "/api/v1/tokens",
+      summary: "List API tokens (never their secrets)",
+      tag: "auth",
+      auth: "admin",
+      responses: { 200: "tokens", 401: "no token", 403: "not admin" },
+    },
     async (c) => c.json({ tokens: await deps.tokens.list() }),
   );
   api.route(
@@ -217,18 +311,34 @@ export function registerCoreRoutes(api: Api, deps: HttpCoreDeps): void {
     },
   );
   api.route(
-    { method: "delete", path: "/api/v1/tokens/:id", summary: "Revoke a token", tag: "auth", auth: "admin", responses: { 204: "revoked", 404: "no such token" } },
+    {
+      method: "delete",
+      path: "/api/v1/tokens/:id",
+      summary: "Revoke a token",
+      tag: "auth",
+      auth: "admin",
+      responses: { 204: "revoked", 404: "no such token" },
+    },
     async (c) => {
       const id = c.req.param("id") as string;
-      if (!(await deps.tokens.revoke(id, deps.clock.now()))) throw new NovaError(ErrorCode.NotFound, `token ${JSON.stringify(id)} not found or already revoked`);
+      if (!(await deps.tokens.revoke(id, deps.clock.now())))
+        throw new NovaError(ErrorCode.NotFound, `token ${JSON.stringify(id)} not found or already revoked`);
       return c.body(null, 204);
     },
   );
 }
 
-export async function createToken(tokens: TokenStore, name: string, role: Role, now: number): Promise<{ id: string; name: string; role: Role; token: string }> {
+export async function createToken(
+  tokens: TokenStore,
+  name: string,
+  role: Role,
+  now: number,
+): Promise<{ id: string; name: string; role: Role; token: string }> {
   const secret = generateTokenSecret();
   const id = newId("tok", now);
-  await tokens.insert({ id, name, role, createdAt: now, lastUsedAt: null, revokedAt: null }, hashToken(secret));
+  await tokens.insert(
+    { id, name, role, createdAt: now, lastUsedAt: null, revokedAt: null },
+    hashToken(secret),
+  );
   return { id, name, role, token: secret };
 }

@@ -9,7 +9,14 @@ import {
   type IncidentService,
   type Incident,
 } from "../incidents/index.js";
-import { alertFromTrigger, alertmanagerWebhookSchema, alertsFromAlertmanager, eventFingerprint, eventSchema, type IncomingEvent } from "../ingest/index.js";
+import {
+  alertFromTrigger,
+  alertmanagerWebhookSchema,
+  alertsFromAlertmanager,
+  eventFingerprint,
+  eventSchema,
+  type IncomingEvent,
+} from "../ingest/index.js";
 import type { Api } from "./http-app.js";
 
 /** Page size of incident lists when the client names none, and the most it may ask for. */
@@ -19,7 +26,12 @@ export const MAX_LIST_LIMIT = 500;
 const csv = <T extends string>(values: readonly [T, ...T[]]) =>
   z
     .string()
-    .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.enum(values)));
 
 const listQuery = z.object({
@@ -51,7 +63,10 @@ export function registerIncidentRoutes(api: Api, incidents: IncidentService, clo
     },
     async (c, { body, actor }) => {
       const alerts = alertsFromAlertmanager(body as z.output<typeof alertmanagerWebhookSchema>);
-      const summary = await incidents.ingest(alerts, actor === "anonymous" || actor === "hmac" ? "alertmanager" : actor);
+      const summary = await incidents.ingest(
+        alerts,
+        actor === "anonymous" || actor === "hmac" ? "alertmanager" : actor,
+      );
       return c.json({ status: "ok", ...summary });
     },
   );
@@ -64,7 +79,15 @@ export function registerIncidentRoutes(api: Api, incidents: IncidentService, clo
       return c.json({ status: "success", message: "Event processed", dedup_key: dedupKey }, 202);
     }
     const known = await incidents.getAlert(eventFingerprint(ev.dedup_key));
-    if (!known) return c.json({ status: "success", message: "No alert with this dedup_key; nothing to do", dedup_key: ev.dedup_key }, 202);
+    if (!known)
+      return c.json(
+        {
+          status: "success",
+          message: "No alert with this dedup_key; nothing to do",
+          dedup_key: ev.dedup_key,
+        },
+        202,
+      );
     if (ev.event_action === "resolve") {
       await incidents.ingest([{ ...known, status: "resolved", endsAt: clock.now() }], source);
     } else if (known.incidentId && known.status === "firing") {
@@ -79,7 +102,8 @@ export function registerIncidentRoutes(api: Api, incidents: IncidentService, clo
       {
         method: "post",
         path,
-        summary: "Events API shaped like PagerDuty Events v2 (trigger / acknowledge / resolve with dedup_key)",
+        summary:
+          "Events API shaped like PagerDuty Events v2 (trigger / acknowledge / resolve with dedup_key)",
         tag: "intake",
         auth: "receiver",
         body: eventSchema,
@@ -90,7 +114,15 @@ export function registerIncidentRoutes(api: Api, incidents: IncidentService, clo
   }
 
   api.route(
-    { method: "get", path: "/api/v1/incidents", summary: "List incidents, newest first", tag: "incidents", auth: "viewer", query: listQuery, responses: { 200: "incidents", 400: "bad filter" } },
+    {
+      method: "get",
+      path: "/api/v1/incidents",
+      summary: "List incidents, newest first",
+      tag: "incidents",
+      auth: "viewer",
+      query: listQuery,
+      responses: { 200: "incidents", 400: "bad filter" },
+    },
     async (c, { query }) => {
       const q = query as z.output<typeof listQuery>;
       const list = await incidents.list({
@@ -102,12 +134,22 @@ export function registerIncidentRoutes(api: Api, incidents: IncidentService, clo
         ...(q.before ? { before: q.before } : {}),
       });
       const last = list[list.length - 1];
-      return c.json({ incidents: list.map(incidentView), next: list.length === q.limit && last ? last.id : null });
+      return c.json({
+        incidents: list.map(incidentView),
+        next: list.length === q.limit && last ? last.id : null,
+      });
     },
   );
 
   api.route(
-    { method: "get", path: "/api/v1/incidents/:id", summary: "One incident with its alerts and timeline", tag: "incidents", auth: "viewer", responses: { 200: "incident", 404: "not found" } },
+    {
+      method: "get",
+      path: "/api/v1/incidents/:id",
+      summary: "One incident with its alerts and timeline",
+      tag: "incidents",
+      auth: "viewer",
+      responses: { 200: "incident", 404: "not found" },
+    },
     async (c) => {
       const id = c.req.param("id") as string;
       const inc = await incidents.get(id);
@@ -117,7 +159,14 @@ export function registerIncidentRoutes(api: Api, incidents: IncidentService, clo
   );
 
   api.route(
-    { method: "get", path: "/api/v1/incidents/:id/postmortem", summary: "A Markdown postmortem draft", tag: "incidents", auth: "viewer", responses: { 200: "text/markdown", 404: "not found" } },
+    {
+      method: "get",
+      path: "/api/v1/incidents/:id/postmortem",
+      summary: "A Markdown postmortem draft",
+      tag: "incidents",
+      auth: "viewer",
+      responses: { 200: "text/markdown", 404: "not found" },
+    },
     async (c) => {
       const id = c.req.param("id") as string;
       const inc = await incidents.get(id);
@@ -132,18 +181,29 @@ export function registerIncidentRoutes(api: Api, incidents: IncidentService, clo
     ["resolve", () => ({ type: "resolve" }), undefined],
     ["close", () => ({ type: "close" }), undefined],
     ["notes", (b) => ({ type: "note", text: (b as z.output<typeof noteBody>).text }), noteBody],
-    ["assign", (b) => ({ type: "assign", assignee: (b as z.output<typeof assignBody>).assignee }), assignBody],
+    [
+      "assign",
+      (b) => ({ type: "assign", assignee: (b as z.output<typeof assignBody>).assignee }),
+      assignBody,
+    ],
   ];
   for (const [name, make, body] of actions) {
     api.route(
       {
         method: "post",
         path: `/api/v1/incidents/:id/${name}`,
-        summary: name === "notes" ? "Add a note to the timeline" : `${name[0]?.toUpperCase()}${name.slice(1)} the incident`,
+        summary:
+          name === "notes"
+            ? "Add a note to the timeline"
+            : `${name[0]?.toUpperCase()}${name.slice(1)} the incident`,
         tag: "incidents",
         auth: "operator",
         ...(body ? { body } : {}),
-        responses: { 200: "the incident after the action", 404: "not found", 409: "not allowed from the current status" },
+        responses: {
+          200: "the incident after the action",
+          404: "not found",
+          409: "not allowed from the current status",
+        },
       },
       async (c, { body: b, actor }) => {
         const id = c.req.param("id") as string;

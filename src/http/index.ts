@@ -2,6 +2,11 @@ export { ROLES, roleAtLeast, hashToken, generateTokenSecret, signBody, verifySig
 export type { Role, ApiToken, TokenStore } from "./auth.js";
 export { Api, registerCoreRoutes, createToken } from "./http-app.js";
 export type { HttpCoreDeps, HttpEnv, Principal, RouteContext, ReceiverAuthOptions } from "./http-app.js";
-export { registerIncidentRoutes, incidentView, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT } from "./incident-routes.js";
+export {
+  registerIncidentRoutes,
+  incidentView,
+  DEFAULT_LIST_LIMIT,
+  MAX_LIST_LIMIT,
+} from "./incident-routes.js";
 export { errorResponse } from "./error-mapping.js";
 export type { RouteDoc } from "./openapi.js";

@@ -35,10 +35,20 @@ export function buildOpenApi(routes: readonly RouteDoc[], version: string): Reco
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
     const p = r.path.replace(/:([A-Za-z_]+)/g, "{$1}");
-    const params = [...r.path.matchAll(/:([A-Za-z_]+)/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string" } }));
+    const params = [...r.path.matchAll(/:([A-Za-z_]+)/g)].map((m) => ({
+      name: m[1],
+      in: "path",
+      required: true,
+      schema: { type: "string" },
+    }));
     if (r.query) {
       for (const [name, s] of Object.entries(r.query.shape)) {
-        params.push({ name, in: "query", required: false, schema: jsonSchema(s as z.ZodType, "input") as { type: string } });
+        params.push({
+          name,
+          in: "query",
+          required: false,
+          schema: jsonSchema(s as z.ZodType, "input") as { type: string },
+        });
       }
     }
     const op: Record<string, unknown> = {
@@ -48,14 +58,26 @@ export function buildOpenApi(routes: readonly RouteDoc[], version: string): Reco
       responses: Object.fromEntries(
         Object.entries(r.responses).map(([status, description]) => {
           const code = Number(status);
-          const schema = code >= 400 ? jsonSchema(errorSchema, "output") : r.responseSchema ? jsonSchema(r.responseSchema, "output") : undefined;
-          return [status, schema ? { description, content: { "application/json": { schema } } } : { description }];
+          const schema =
+            code >= 400
+              ? jsonSchema(errorSchema, "output")
+              : r.responseSchema
+                ? jsonSchema(r.responseSchema, "output")
+                : undefined;
+          return [
+            status,
+            schema ? { description, content: { "application/json": { schema } } } : { description },
+          ];
         }),
       ),
     };
     if (r.auth) op["security"] = r.auth === "receiver" ? [{ bearer: [] }, { hmac: [] }] : [{ bearer: [] }];
     if (r.auth && r.auth !== "receiver") op["x-required-role"] = r.auth;
-    if (r.body) op["requestBody"] = { required: true, content: { "application/json": { schema: jsonSchema(r.body, "input") } } };
+    if (r.body)
+      op["requestBody"] = {
+        required: true,
+        content: { "application/json": { schema: jsonSchema(r.body, "input") } },
+      };
     (paths[p] ??= {})[r.method] = op;
   }
   return {
@@ -68,7 +90,8 @@ export function buildOpenApi(routes: readonly RouteDoc[], version: string): Reco
           type: "apiKey",
           in: "header",
           name: "X-NovaSRE-Signature",
-          description: "sha256=HEX of HMAC-SHA256(secret, `${X-NovaSRE-Timestamp}.${body}`); timestamp in unix seconds",
+          description:
+            "sha256=HEX of HMAC-SHA256(secret, `${X-NovaSRE-Timestamp}.${body}`); timestamp in unix seconds",
         },
       },
     },

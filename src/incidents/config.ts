@@ -14,10 +14,17 @@ const severityEnum = z.enum(SEVERITIES);
 
 export const incidentsConfigSchema = z
   .object({
-    group_by: z.array(z.string().min(1)).default(["service"]).describe("alert labels whose values form the incident group key"),
-    group_window: durationSchema().default(DEFAULT_GROUP_WINDOW_MS).describe("duration; a new alert joins an open incident of its group active within this window"),
+    group_by: z
+      .array(z.string().min(1))
+      .default(["service"])
+      .describe("alert labels whose values form the incident group key"),
+    group_window: durationSchema()
+      .default(DEFAULT_GROUP_WINDOW_MS)
+      .describe("duration; a new alert joins an open incident of its group active within this window"),
     auto_resolve: z.boolean().default(true).describe("resolve an incident when all its alerts have resolved"),
-    reopen_window: durationSchema().default(DEFAULT_REOPEN_WINDOW_MS).describe("duration; re-fire within this window after resolution reopens the incident"),
+    reopen_window: durationSchema()
+      .default(DEFAULT_REOPEN_WINDOW_MS)
+      .describe("duration; re-fire within this window after resolution reopens the incident"),
     flap: z
       .object({
         threshold: z.number().int().min(2).default(DEFAULT_FLAP_THRESHOLD).describe("count of state flips"),

@@ -1,5 +1,11 @@
 export * from "./model.js";
-export { incidentsConfigSchema, DEFAULT_GROUP_WINDOW_MS, DEFAULT_REOPEN_WINDOW_MS, DEFAULT_FLAP_THRESHOLD, DEFAULT_FLAP_WINDOW_MS } from "./config.js";
+export {
+  incidentsConfigSchema,
+  DEFAULT_GROUP_WINDOW_MS,
+  DEFAULT_REOPEN_WINDOW_MS,
+  DEFAULT_FLAP_THRESHOLD,
+  DEFAULT_FLAP_WINDOW_MS,
+} from "./config.js";
 export type { IncidentsConfig } from "./config.js";
 export { severityOf } from "./severity.js";
 export { planAlerts, groupKeyOf } from "./planner.js";

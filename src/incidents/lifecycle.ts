@@ -34,11 +34,26 @@ export interface ActionOutcome {
  * Applies a human's action. Repeating the action that produced the current status is a no-op, so
  * clients may retry; moving backwards (acknowledging a resolved incident) is an INVALID_TRANSITION.
  */
-export function applyAction(inc: Incident, action: IncidentAction, actor: string, now: number): ActionOutcome {
-  const entry = (kind: TimelineEntry["kind"], data: Record<string, unknown>): TimelineEntry => ({ incidentId: inc.id, at: now, kind, actor, data });
+export function applyAction(
+  inc: Incident,
+  action: IncidentAction,
+  actor: string,
+  now: number,
+): ActionOutcome {
+  const entry = (kind: TimelineEntry["kind"], data: Record<string, unknown>): TimelineEntry => ({
+    incidentId: inc.id,
+    at: now,
+    kind,
+    actor,
+    data,
+  });
   switch (action.type) {
     case "note":
-      return { incident: { ...inc, lastActivityAt: now }, timeline: [entry("note", { text: action.text })], changed: true };
+      return {
+        incident: { ...inc, lastActivityAt: now },
+        timeline: [entry("note", { text: action.text })],
+        changed: true,
+      };
     case "assign":
       if (inc.assignee === action.assignee) return { incident: inc, timeline: [], changed: false };
       return {
@@ -53,7 +68,10 @@ export function applyAction(inc: Incident, action: IncidentAction, actor: string
       const to = TARGET[action.type];
       if (inc.status === to) return { incident: inc, timeline: [], changed: false };
       if (!ALLOWED_FROM[action.type].includes(inc.status)) {
-        throw new NovaError(ErrorCode.InvalidTransition, `cannot ${action.type} an incident that is ${inc.status}`);
+        throw new NovaError(
+          ErrorCode.InvalidTransition,
+          `cannot ${action.type} an incident that is ${inc.status}`,
+        );
       }
       const next: Incident = { ...inc, status: to, lastActivityAt: now };
       if (to === "acknowledged") next.acknowledgedAt = now;

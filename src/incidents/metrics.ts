@@ -12,8 +12,18 @@ export interface IncidentMetrics {
 }
 
 export function createIncidentMetrics(registry: Registry): IncidentMetrics {
-  const received = new Counter({ name: "alerts_received_total", help: "Alerts received, by source", labelNames: ["source"], registers: [registry] });
-  const opened = new Counter({ name: "incidents_opened_total", help: "Incidents opened, by severity", labelNames: ["severity"], registers: [registry] });
+  const received = new Counter({
+    name: "alerts_received_total",
+    help: "Alerts received, by source",
+    labelNames: ["source"],
+    registers: [registry],
+  });
+  const opened = new Counter({
+    name: "incidents_opened_total",
+    help: "Incidents opened, by severity",
+    labelNames: ["severity"],
+    registers: [registry],
+  });
   const mtta = new Histogram({
     name: "incident_mtta_seconds",
     help: "Time from an incident opening to its acknowledgement, by severity",

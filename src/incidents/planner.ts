@@ -1,6 +1,13 @@
 import { labelsToString, newId, pick } from "../core/index.js";
 import type { IncidentsConfig } from "./config.js";
-import { isOpen, severityRank, type Alert, type Incident, type StoredAlert, type TimelineEntry } from "./model.js";
+import {
+  isOpen,
+  severityRank,
+  type Alert,
+  type Incident,
+  type StoredAlert,
+  type TimelineEntry,
+} from "./model.js";
 import { severityOf } from "./severity.js";
 
 /** What the planner needs to know about the world before a batch. Loaded by the store in a few queries. */
@@ -47,7 +54,9 @@ function sameAnnotations(a: Record<string, string>, b: Record<string, string>): 
 }
 
 function titleOf(alert: Alert): string {
-  return alert.annotations["summary"] ?? alert.annotations["title"] ?? alert.labels["alertname"] ?? "Incident";
+  return (
+    alert.annotations["summary"] ?? alert.annotations["title"] ?? alert.labels["alertname"] ?? "Incident"
+  );
 }
 
 function servicesOf(alert: Alert): string[] {
@@ -59,7 +68,13 @@ function servicesOf(alert: Alert): string[] {
  * Decides what a batch of alerts does to alerts and incidents: dedup, grouping, severity, lifecycle,
  * reopen and flap detection. Pure: the same state, batch, config and time give the same plan (ids aside).
  */
-export function planAlerts(batch: readonly Alert[], state: IngestState, cfg: IncidentsConfig, now: number, actor: string): Plan {
+export function planAlerts(
+  batch: readonly Alert[],
+  state: IngestState,
+  cfg: IncidentsConfig,
+  now: number,
+  actor: string,
+): Plan {
   const plan: Plan = {
     alerts: new Map(),
     incidents: new Map(),
@@ -125,11 +140,22 @@ export function planAlerts(batch: readonly Alert[], state: IngestState, cfg: Inc
       const firing = firingOf(inc.id);
       firing.delete(alert.fingerprint);
       note(inc.id, "alert_resolved", { fingerprint: alert.fingerprint, labels: alert.labels });
-      if (flapping && !prev?.flapping) note(inc.id, "alert_flapping", { fingerprint: alert.fingerprint, flips: transitions.length }, "system");
+      if (flapping && !prev?.flapping)
+        note(
+          inc.id,
+          "alert_flapping",
+          { fingerprint: alert.fingerprint, flips: transitions.length },
+          "system",
+        );
       let updated: Incident = { ...inc, lastActivityAt: now };
       if (cfg.auto_resolve && firing.size === 0 && isOpen(inc.status)) {
         updated = { ...updated, status: "resolved", resolvedAt: now };
-        note(inc.id, "status_changed", { from: inc.status, to: "resolved", reason: "all alerts resolved" }, "system");
+        note(
+          inc.id,
+          "status_changed",
+          { from: inc.status, to: "resolved", reason: "all alerts resolved" },
+          "system",
+        );
         plan.resolved.push(updated);
       }
       setIncident(updated);
@@ -146,10 +172,32 @@ export function planAlerts(batch: readonly Alert[], state: IngestState, cfg: Inc
     if (own && isOpen(own.status)) {
       target = own;
       joined = true;
-    } else if (own && own.status === "resolved" && own.resolvedAt !== null && now - own.resolvedAt <= cfg.reopen_window) {
-      target = { ...own, status: "triggered", resolvedAt: null, mitigatedAt: null, acknowledgedAt: null, reopenCount: own.reopenCount + 1 };
-      note(own.id, "reopened", { fingerprint: alert.fingerprint, previousResolvedAt: own.resolvedAt }, "system");
-      note(own.id, "status_changed", { from: "resolved", to: "triggered", reason: "alert fired again" }, "system");
+    } else if (
+      own &&
+      own.status === "resolved" &&
+      own.resolvedAt !== null &&
+      now - own.resolvedAt <= cfg.reopen_window
+    ) {
+      target = {
+        ...own,
+        status: "triggered",
+        resolvedAt: null,
+        mitigatedAt: null,
+        acknowledgedAt: null,
+        reopenCount: own.reopenCount + 1,
+      };
+      note(
+        own.id,
+        "reopened",
+        { fingerprint: alert.fingerprint, previousResolvedAt: own.resolvedAt },
+        "system",
+      );
+      note(
+        own.id,
+        "status_changed",
+        { from: "resolved", to: "triggered", reason: "alert fired again" },
+        "system",
+      );
     } else {
       const candidateId = state.openByGroup.get(gk);
       const candidate = candidateId ? incidentNow(candidateId) : undefined;
@@ -193,7 +241,12 @@ export function planAlerts(batch: readonly Alert[], state: IngestState, cfg: Inc
         lastActivityAt: now,
       };
       if (severityRank(sev) < severityRank(target.severity)) {
-        note(target.id, "severity_changed", { from: target.severity, to: sev, fingerprint: alert.fingerprint }, "system");
+        note(
+          target.id,
+          "severity_changed",
+          { from: target.severity, to: sev, fingerprint: alert.fingerprint },
+          "system",
+        );
         target = { ...target, severity: sev };
       }
     }
@@ -201,14 +254,21 @@ export function planAlerts(batch: readonly Alert[], state: IngestState, cfg: Inc
     const isNewMember = next.incidentId !== target.id;
     next.incidentId = target.id;
     plan.alerts.set(alert.fingerprint, next);
-    if (isNewMember) plan.memberships.push({ incidentId: target.id, fingerprint: alert.fingerprint, joinedAt: now });
+    if (isNewMember)
+      plan.memberships.push({ incidentId: target.id, fingerprint: alert.fingerprint, joinedAt: now });
     firingOf(target.id).add(alert.fingerprint);
     note(target.id, joined && isNewMember ? "alert_joined" : "alert_fired", {
       fingerprint: alert.fingerprint,
       labels: alert.labels,
       severity: sev,
     });
-    if (flapping && !prev?.flapping) note(target.id, "alert_flapping", { fingerprint: alert.fingerprint, flips: transitions.length }, "system");
+    if (flapping && !prev?.flapping)
+      note(
+        target.id,
+        "alert_flapping",
+        { fingerprint: alert.fingerprint, flips: transitions.length },
+        "system",
+      );
     setIncident(target);
     if (!flapping) plan.changes.push({ alert: next, incident: target, joined });
   }

@@ -4,39 +4,45 @@ import { incidentTimings, type Incident, type StoredAlert, type StoredTimelineEn
 const iso = (t: number) => new Date(t).toISOString();
 const secs = (s: number | null) => (s === null ? "n/a" : formatDuration(s * 1000));
 
+const str = (v: unknown): string => (typeof v === "string" ? v : JSON.stringify(v));
+
 function describe(e: StoredTimelineEntry): string {
   const d = e.data;
   switch (e.kind) {
     case "opened":
-      return `Incident opened (${String(d["severity"])}): ${String(d["title"])}`;
+      return `Incident opened (${str(d["severity"])}): ${str(d["title"])}`;
     case "alert_fired":
     case "alert_joined":
       return `Alert ${e.kind === "alert_joined" ? "joined" : "fired"}: ${labelsToString((d["labels"] ?? {}) as Record<string, string>)}`;
     case "alert_resolved":
       return `Alert resolved: ${labelsToString((d["labels"] ?? {}) as Record<string, string>)}`;
     case "alert_flapping":
-      return `Alert ${String(d["fingerprint"])} is flapping (${String(d["flips"])} flips); it no longer pages`;
+      return `Alert ${str(d["fingerprint"])} is flapping (${str(d["flips"])} flips); it no longer pages`;
     case "severity_changed":
-      return `Severity ${String(d["from"])} -> ${String(d["to"])}`;
+      return `Severity ${str(d["from"])} -> ${str(d["to"])}`;
     case "status_changed":
-      return `Status ${String(d["from"])} -> ${String(d["to"])}${d["reason"] ? ` (${String(d["reason"])})` : ""}`;
+      return `Status ${str(d["from"])} -> ${str(d["to"])}${d["reason"] ? ` (${str(d["reason"])})` : ""}`;
     case "reopened":
       return "Reopened: an alert fired again";
     case "acknowledged":
       return "Acknowledged";
     case "assigned":
-      return `Assigned to ${String(d["to"])}`;
+      return `Assigned to ${str(d["to"])}`;
     case "note":
-      return `Note: ${String(d["text"])}`;
+      return `Note: ${str(d["text"])}`;
     case "notified":
-      return `Notified ${String(d["channel"])} (${String(d["kind"] ?? "")})`;
+      return `Notified ${str(d["channel"])} (${str(d["kind"] ?? "")})`;
     case "silence_expired":
-      return `Silence ${String(d["silenceId"])} expired`;
+      return `Silence ${str(d["silenceId"])} expired`;
   }
 }
 
 /** A Markdown postmortem draft: the facts from the timeline, and headings for what only people can write. */
-export function postmortemMarkdown(inc: Incident, timeline: readonly StoredTimelineEntry[], alerts: readonly StoredAlert[]): string {
+export function postmortemMarkdown(
+  inc: Incident,
+  timeline: readonly StoredTimelineEntry[],
+  alerts: readonly StoredAlert[],
+): string {
   const t = incidentTimings(inc);
   const lines: string[] = [
     `# Postmortem: ${inc.title}`,
@@ -68,11 +74,27 @@ export function postmortemMarkdown(inc: Incident, timeline: readonly StoredTimel
   ];
   for (const a of alerts) {
     const summary = a.annotations["summary"] ?? a.annotations["description"] ?? "";
-    lines.push(`- \`${labelsToString(a.labels)}\` ${a.status}, from ${iso(a.startsAt)}${summary ? `: ${summary}` : ""}`);
+    lines.push(
+      `- \`${labelsToString(a.labels)}\` ${a.status}, from ${iso(a.startsAt)}${summary ? `: ${summary}` : ""}`,
+    );
   }
   if (!alerts.length) lines.push("_none recorded_");
   lines.push("", "## Timeline (UTC)", "");
   for (const e of timeline) lines.push(`- ${iso(e.at)} — ${describe(e)} _(${e.actor})_`);
-  lines.push("", "## Root cause", "", "_What failed and why._", "", "## What went well", "", "## What went badly", "", "## Action items", "", "- [ ] ", "");
+  lines.push(
+    "",
+    "## Root cause",
+    "",
+    "_What failed and why._",
+    "",
+    "## What went well",
+    "",
+    "## What went badly",
+    "",
+    "## Action items",
+    "",
+    "- [ ] ",
+    "",
+  );
   return lines.join("\n");
 }

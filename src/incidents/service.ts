@@ -53,7 +53,10 @@ export class IncidentService {
     return this.serial(async () => {
       const { store, config, clock, metrics, events } = this.deps;
       const now = clock.now();
-      const state = await store.loadIngestState(alerts, alerts.map((a) => groupKeyOf(a, config)));
+      const state = await store.loadIngestState(
+        alerts,
+        alerts.map((a) => groupKeyOf(a, config)),
+      );
       const plan = planAlerts(alerts, state, config, now, actor);
       await store.applyPlan(plan);
       metrics?.alertsReceived(actor, alerts.length);
@@ -80,7 +83,8 @@ export class IncidentService {
       const out = applyAction(inc, action, actor, clock.now());
       if (!out.changed) return inc;
       await store.saveAction(out.incident, out.timeline);
-      if (out.incident.status === "acknowledged" && inc.status !== "acknowledged") metrics?.acknowledged(out.incident);
+      if (out.incident.status === "acknowledged" && inc.status !== "acknowledged")
+        metrics?.acknowledged(out.incident);
       if (out.incident.status === "resolved") metrics?.resolved(out.incident);
       events?.incidentChanged?.(out.incident, action, actor);
       return out.incident;

@@ -1,4 +1,12 @@
-import type { Severity, Incident, IncidentStatus, StoredAlert, StoredTimelineEntry, TimelineEntry, Alert } from "./model.js";
+import type {
+  Severity,
+  Incident,
+  IncidentStatus,
+  StoredAlert,
+  StoredTimelineEntry,
+  TimelineEntry,
+  Alert,
+} from "./model.js";
 import type { IngestState, Plan } from "./planner.js";
 
 export interface IncidentFilter {

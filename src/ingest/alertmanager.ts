@@ -23,7 +23,9 @@ export const alertmanagerWebhookSchema = z.object({
     .array(
       z.object({
         status: z.enum(["firing", "resolved"]),
-        labels: labelMap.refine((l) => Object.keys(l).length > 0, { message: "an alert needs at least one label" }),
+        labels: labelMap.refine((l) => Object.keys(l).length > 0, {
+          message: "an alert needs at least one label",
+        }),
         annotations: labelMap.default({}),
         startsAt: timestamp,
         endsAt: timestamp.optional(),

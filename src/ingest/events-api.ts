@@ -56,7 +56,11 @@ function stringify(v: unknown): string {
 }
 
 /** The alert a trigger event stands for. Its fingerprint comes from the dedup key, as in PagerDuty. */
-export function alertFromTrigger(ev: Extract<IncomingEvent, { event_action: "trigger" }>, dedupKey: string, now: number): Alert {
+export function alertFromTrigger(
+  ev: Extract<IncomingEvent, { event_action: "trigger" }>,
+  dedupKey: string,
+  now: number,
+): Alert {
   const p = ev.payload;
   const labels: Record<string, string> = {
     alertname: p.class ?? p.summary.slice(0, 80),
@@ -69,7 +73,11 @@ export function alertFromTrigger(ev: Extract<IncomingEvent, { event_action: "tri
   if (p.class) labels["class"] = p.class;
   const annotations: Record<string, string> = { summary: p.summary };
   if (p.custom_details !== undefined) {
-    if (p.custom_details !== null && typeof p.custom_details === "object" && !Array.isArray(p.custom_details)) {
+    if (
+      p.custom_details !== null &&
+      typeof p.custom_details === "object" &&
+      !Array.isArray(p.custom_details)
+    ) {
       for (const [k, v] of Object.entries(p.custom_details)) annotations[k] = stringify(v);
     } else annotations["custom_details"] = stringify(p.custom_details);
   }

@@ -50,7 +50,11 @@ export async function openDatabase(url: string, opts: OpenOptions = {}): Promise
     try {
       raw = new SqliteDatabase(path);
     } catch (e) {
-      throw new NovaError(ErrorCode.Unavailable, `cannot open SQLite database ${path}: ${(e as Error).message}`, { cause: e });
+      throw new NovaError(
+        ErrorCode.Unavailable,
+        `cannot open SQLite database ${path}: ${(e as Error).message}`,
+        { cause: e },
+      );
     }
     // WAL lets readers proceed during writes; NORMAL sync is durable across process crashes in WAL mode.
     raw.pragma("journal_mode = WAL");
@@ -74,7 +78,10 @@ export async function openDatabase(url: string, opts: OpenOptions = {}): Promise
       else await sql`select 1`.execute(db);
     } catch (e) {
       await db.destroy();
-      throw new NovaError(ErrorCode.Unavailable, `cannot connect to PostgreSQL: ${(e as Error).message}`, { cause: e, retryable: true });
+      throw new NovaError(ErrorCode.Unavailable, `cannot connect to PostgreSQL: ${(e as Error).message}`, {
+        cause: e,
+        retryable: true,
+      });
     }
   }
 
@@ -82,7 +89,11 @@ export async function openDatabase(url: string, opts: OpenOptions = {}): Promise
   const { error } = await migrator.migrateToLatest();
   if (error) {
     await db.destroy();
-    throw new NovaError(ErrorCode.Internal, `database migration failed: ${(error as Error).message ?? String(error)}`, { cause: error });
+    throw new NovaError(
+      ErrorCode.Internal,
+      `database migration failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`,
+      { cause: error },
+    );
   }
 
   return {

@@ -113,7 +113,9 @@ export function createIncidentStore(db: Db): IncidentStore {
   return {
     async loadIngestState(alerts: readonly Alert[], groupKeys: readonly string[]): Promise<IngestState> {
       const fps = [...new Set(alerts.map((a) => a.fingerprint))];
-      const alertRows = fps.length ? await db.selectFrom("alerts").selectAll().where("fingerprint", "in", fps).execute() : [];
+      const alertRows = fps.length
+        ? await db.selectFrom("alerts").selectAll().where("fingerprint", "in", fps).execute()
+        : [];
       const known = new Map(alertRows.map((r) => [r.fingerprint, toAlert(r)] as const));
       const incidentIds = new Set<string>();
       for (const a of known.values()) if (a.incidentId) incidentIds.add(a.incidentId);
@@ -163,8 +165,11 @@ export function createIncidentStore(db: Db): IncidentStore {
     async applyPlan(plan: Plan): Promise<void> {
       if (plan.alerts.size === 0 && plan.incidents.size === 0 && plan.timeline.length === 0) return;
       await db.transaction().execute(async (tx) => {
-        const created = [...plan.createdIncidents].map((id) => plan.incidents.get(id)).filter((i): i is Incident => !!i);
-        for (const part of chunks(created.map(fromIncident))) await tx.insertInto("incidents").values(part).execute();
+        const created = [...plan.createdIncidents]
+          .map((id) => plan.incidents.get(id))
+          .filter((i): i is Incident => !!i);
+        for (const part of chunks(created.map(fromIncident)))
+          await tx.insertInto("incidents").values(part).execute();
         for (const inc of plan.incidents.values()) {
           if (plan.createdIncidents.has(inc.id)) continue;
           const { id: _id, ...rest } = fromIncident(inc);
@@ -195,11 +200,18 @@ export function createIncidentStore(db: Db): IncidentStore {
         for (const part of chunks(plan.memberships)) {
           await tx
             .insertInto("incident_alerts")
-            .values(part.map((m) => ({ incident_id: m.incidentId, fingerprint: m.fingerprint, joined_at: m.joinedAt })))
+            .values(
+              part.map((m) => ({
+                incident_id: m.incidentId,
+                fingerprint: m.fingerprint,
+                joined_at: m.joinedAt,
+              })),
+            )
             .onConflict((oc) => oc.columns(["incident_id", "fingerprint"]).doNothing())
             .execute();
         }
-        for (const part of chunks(plan.timeline.map(fromTimeline))) await tx.insertInto("timeline").values(part).execute();
+        for (const part of chunks(plan.timeline.map(fromTimeline)))
+          await tx.insertInto("timeline").values(part).execute();
       });
     },
 
@@ -220,14 +232,20 @@ export function createIncidentStore(db: Db): IncidentStore {
       if (f.since !== undefined) q = q.where("created_at", ">=", f.since);
       if (f.before !== undefined) q = q.where("id", "<", f.before);
       // Services are a JSON array of names; quoting the name matches whole entries only.
-      if (f.service !== undefined) q = q.where("services", "like", `%${JSON.stringify(f.service).replace(/[%_]/g, "")}%`);
+      if (f.service !== undefined)
+        q = q.where("services", "like", `%${JSON.stringify(f.service).replace(/[%_]/g, "")}%`);
       const rows = await q.orderBy("id", "desc").limit(f.limit).execute();
       const out = rows.map(toIncident);
       return f.service === undefined ? out : out.filter((i) => i.services.includes(f.service as string));
     },
 
     async timeline(id): Promise<StoredTimelineEntry[]> {
-      const rows = await db.selectFrom("timeline").selectAll().where("incident_id", "=", id).orderBy("id", "asc").execute();
+      const rows = await db
+        .selectFrom("timeline")
+        .selectAll()
+        .where("incident_id", "=", id)
+        .orderBy("id", "asc")
+        .execute();
       return rows.map((r) => ({
         id: Number(r.id),
         incidentId: r.incident_id,
@@ -258,11 +276,17 @@ export function createIncidentStore(db: Db): IncidentStore {
     },
 
     async appendTimeline(entries) {
-      for (const part of chunks(entries)) await db.insertInto("timeline").values(part.map(fromTimeline)).execute();
+      for (const part of chunks(entries))
+        await db.insertInto("timeline").values(part.map(fromTimeline)).execute();
     },
 
     async countByStatus() {
-      const rows = await db.selectFrom("incidents").select(["status"]).select((eb) => eb.fn.countAll<number>().as("n")).groupBy("status").execute();
+      const rows = await db
+        .selectFrom("incidents")
+        .select(["status"])
+        .select((eb) => eb.fn.countAll<number>().as("n"))
+        .groupBy("status")
+        .execute();
       return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
     },
   };

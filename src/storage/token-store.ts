@@ -19,18 +19,37 @@ export function createTokenStore(db: Db): TokenStore {
     async insert(t, hash) {
       await db
         .insertInto("api_tokens")
-        .values({ id: t.id, name: t.name, role: t.role, token_hash: hash, created_at: t.createdAt, last_used_at: null, revoked_at: null })
+        .values({
+          id: t.id,
+          name: t.name,
+          role: t.role,
+          token_hash: hash,
+          created_at: t.createdAt,
+          last_used_at: null,
+          revoked_at: null,
+        })
         .execute();
     },
     async findByHash(hash) {
-      const r = await db.selectFrom("api_tokens").selectAll().where("token_hash", "=", hash).executeTakeFirst();
+      const r = await db
+        .selectFrom("api_tokens")
+        .selectAll()
+        .where("token_hash", "=", hash)
+        .executeTakeFirst();
       return r ? toToken(r) : undefined;
     },
     async list() {
-      return (await db.selectFrom("api_tokens").selectAll().orderBy("created_at", "asc").execute()).map(toToken);
+      return (await db.selectFrom("api_tokens").selectAll().orderBy("created_at", "asc").execute()).map(
+        toToken,
+      );
     },
     async revoke(id, now) {
-      const r = await db.updateTable("api_tokens").set({ revoked_at: now }).where("id", "=", id).where("revoked_at", "is", null).executeTakeFirst();
+      const r = await db
+        .updateTable("api_tokens")
+        .set({ revoked_at: now })
+        .where("id", "=", id)
+        .where("revoked_at", "is", null)
+        .executeTakeFirst();
       return Number(r.numUpdatedRows) > 0;
     },
     async touch(id, now) {

@@ -20,7 +20,9 @@ async function probePostgres(): Promise<string | undefined> {
 const pgProblem = await probePostgres();
 if (pgProblem !== undefined) {
   if (process.env["CI"]) throw new Error(`PostgreSQL at ${PG_URL} is required in CI: ${pgProblem}`);
-  console.warn(`[novasre tests] PostgreSQL suites skipped: ${PG_URL} unreachable (${pgProblem}). Set NOVASRE_TEST_PG_URL to run them.`);
+  console.warn(
+    `[novasre tests] PostgreSQL suites skipped: ${PG_URL} unreachable (${pgProblem}). Set NOVASRE_TEST_PG_URL to run them.`,
+  );
 }
 
 export interface Backend {
