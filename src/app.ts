@@ -10,6 +10,9 @@ import { createIncidentStore, createTokenStore, openDatabase, type Database } fr
 
 export const VERSION = "0.1.0";
 
+/** Alerts whose last state the SQLite single-writer keeps in memory (about 100 bytes each). */
+export const INGEST_DEDUP_CACHE_ALERTS = 200_000;
+
 export interface AppOptions {
   clock?: Clock;
   logger?: Logger;
@@ -41,6 +44,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const tokens = createTokenStore(database.db);
   const incidents = new IncidentService({
     store: createIncidentStore(database.db),
+    dedupCacheSize: database.dialect === "sqlite" ? INGEST_DEDUP_CACHE_ALERTS : 0,
     config: config.incidents,
     clock,
     logger: logger.child({ module: "incidents" }),

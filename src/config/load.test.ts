@@ -45,7 +45,12 @@ describe("config", () => {
   it("applies NOVASRE_ environment overrides with types", () => {
     const raw = applyEnv(
       { server: { host: "0.0.0.0" } },
-      { NOVASRE_SERVER__PORT: "9001", NOVASRE_INCIDENTS__AUTO_RESOLVE: "false", OTHER: "1" },
+      {
+        NOVASRE_SERVER__PORT: "9001",
+        NOVASRE_INCIDENTS__AUTO_RESOLVE: "false",
+        NOVASRE_TOKEN: "not config",
+        OTHER: "1",
+      },
     );
     const c = validateConfig(raw);
     expect(c.server.port).toBe(9001);

@@ -13,7 +13,9 @@ export const ENV_PREFIX = "NOVASRE_";
 export function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {
   const out = structuredClone(raw);
   for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith(ENV_PREFIX) || value === undefined) continue;
+    // Only names with a level separator are overrides (every top-level key is a section), so other
+    // NOVASRE_ variables such as NOVASRE_URL or NOVASRE_TOKEN for the CLI are left alone.
+    if (!name.startsWith(ENV_PREFIX) || !name.includes("__") || value === undefined) continue;
     const path = name.slice(ENV_PREFIX.length).toLowerCase().split("__");
     if (path.some((p) => p === "")) continue;
     let node: Record<string, unknown> = out;

@@ -1,30 +1,25 @@
+import { createHash } from "node:crypto";
+
+const SEP_KV = Buffer.from([0xfe]);
+const SEP_PAIR = Buffer.from([0xff]);
+
 /** A metric's or alert's labels. Keys are label names, values are strings, as in Prometheus. */
 export type Labels = Record<string, string>;
 
-const FNV_OFFSET = 0xcbf29ce484222325n;
-const FNV_PRIME = 0x100000001b3n;
-const MASK64 = 0xffffffffffffffffn;
-const SEP = 0xff;
-
 /**
- * A 64-bit FNV-1a fingerprint over the sorted label set, hex encoded. Same idea as Prometheus'
- * label fingerprint: order-independent, stable across processes and restarts.
+ * A 64-bit fingerprint of the label set (the first 16 hex digits of SHA-256 over the sorted pairs):
+ * order-independent, stable across processes and restarts. Separators are bytes that cannot occur in
+ * UTF-8 text, so `{a="1b"}` and `{a1="b"}` cannot collide by concatenation.
  */
 export function fingerprint(labels: Labels): string {
   const keys = Object.keys(labels).sort();
-  let h = FNV_OFFSET;
-  const enc = new TextEncoder();
-  for (const k of keys) {
-    for (const part of [k, labels[k] as string]) {
-      for (const b of enc.encode(part)) {
-        h ^= BigInt(b);
-        h = (h * FNV_PRIME) & MASK64;
-      }
-      h ^= BigInt(SEP);
-      h = (h * FNV_PRIME) & MASK64;
-    }
-  }
-  return h.toString(16).padStart(16, "0");
+  const h = createHash("sha256");
+  for (const k of keys)
+    h.update(k)
+      .update(SEP_KV)
+      .update(labels[k] as string)
+      .update(SEP_PAIR);
+  return h.digest("hex").slice(0, 16);
 }
 
 /** The subset of `labels` named by `keys`, with missing ones as "". */

@@ -18,7 +18,10 @@ export interface IngestState {
   incidents: Map<string, Incident>;
   /** The most recent open incident per group key, for the batch's group keys. */
   openByGroup: Map<string, string>;
-  /** Fingerprints currently firing per incident, for the incidents above. */
+  /**
+   * Fingerprints currently firing per incident, for at least the incidents that a resolution in the
+   * batch touches (incidents missing here are treated as having no other firing alert loaded).
+   */
   firing: Map<string, Set<string>>;
 }
 

@@ -22,11 +22,22 @@ export interface IncidentEvents {
 
 export interface IncidentServiceDeps {
   store: IncidentStore;
+  /**
+   * How many alerts' last stored state to remember, so exact repeats (most of what Alertmanager sends)
+   * are answered without a database read. Only safe while this process is the one writer of alerts:
+   * app.ts enables it for SQLite and leaves it off (0) for PostgreSQL, where replicas may share the data.
+   */
+  dedupCacheSize?: number;
   config: IncidentsConfig;
   clock: Clock;
   logger: Logger;
   metrics?: IncidentMetrics;
   events?: IncidentEvents;
+}
+
+/** What makes a repeat an exact repeat: the fields whose change the planner acts on. */
+function stateKey(a: Alert): string {
+  return `${a.status}|${a.startsAt}|${a.endsAt ?? ""}|${JSON.stringify(a.annotations)}`;
 }
 
 /**
@@ -35,8 +46,19 @@ export interface IncidentServiceDeps {
  */
 export class IncidentService {
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly seen = new Map<string, string>();
 
   constructor(private readonly deps: IncidentServiceDeps) {}
+
+  private remember(alerts: readonly Alert[]): void {
+    const cap = this.deps.dedupCacheSize ?? 0;
+    if (cap <= 0) return;
+    for (const a of alerts) {
+      this.seen.delete(a.fingerprint);
+      this.seen.set(a.fingerprint, stateKey(a));
+      if (this.seen.size > cap) this.seen.delete(this.seen.keys().next().value as string);
+    }
+  }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.queue.then(fn, fn);
@@ -53,12 +75,17 @@ export class IncidentService {
     return this.serial(async () => {
       const { store, config, clock, metrics, events } = this.deps;
       const now = clock.now();
+      const fresh = this.seen.size
+        ? alerts.filter((a) => this.seen.get(a.fingerprint) !== stateKey(a))
+        : alerts;
       const state = await store.loadIngestState(
-        alerts,
-        alerts.map((a) => groupKeyOf(a, config)),
+        fresh,
+        fresh.map((a) => groupKeyOf(a, config)),
       );
-      const plan = planAlerts(alerts, state, config, now, actor);
+      const plan = planAlerts(fresh, state, config, now, actor);
       await store.applyPlan(plan);
+      plan.unchanged += alerts.length - fresh.length;
+      this.remember(fresh);
       metrics?.alertsReceived(actor, alerts.length);
       for (const id of plan.createdIncidents) {
         const inc = plan.incidents.get(id);

@@ -22,6 +22,7 @@ export interface IncidentFilter {
 
 /** Persistence of the incident aggregate (incidents, their alerts, their timeline). Implemented in storage/. */
 export interface IncidentStore {
+  /** `groupKeys[i]` is the group key of `alerts[i]`. */
   loadIngestState(alerts: readonly Alert[], groupKeys: readonly string[]): Promise<IngestState>;
   /** Writes a whole plan in one transaction: all of it or none of it. */
   applyPlan(plan: Plan): Promise<void>;

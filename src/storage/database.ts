@@ -39,6 +39,34 @@ function sqlitePath(url: string): string {
   return p === "" ? ":memory:" : p;
 }
 
+/** Compiled statements kept per SQLite connection; our queries have a few hundred distinct shapes at most. */
+export const SQLITE_STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * Kysely prepares every query anew; preparing is a large share of a small query's cost in SQLite.
+ * better-sqlite3 statements are reusable, so keep the recent ones by SQL text.
+ */
+function withStatementCache(raw: SqliteDatabase.Database): SqliteDatabase.Database {
+  const cache = new Map<string, SqliteDatabase.Statement>();
+  const prepare = raw.prepare.bind(raw);
+  return new Proxy(raw, {
+    get(target, prop, receiver) {
+      if (prop !== "prepare") return Reflect.get(target, prop, receiver) as unknown;
+      return (source: string) => {
+        let stmt = cache.get(source);
+        if (stmt) {
+          cache.delete(source);
+        } else {
+          stmt = prepare(source);
+          if (cache.size >= SQLITE_STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+        }
+        cache.set(source, stmt);
+        return stmt;
+      };
+    },
+  });
+}
+
 /** Opens the database named by `url` (`sqlite:PATH`, `sqlite::memory:` or `postgres://...`) and migrates it. */
 export async function openDatabase(url: string, opts: OpenOptions = {}): Promise<Database> {
   const dialect = dialectOf(url);
@@ -61,7 +89,7 @@ export async function openDatabase(url: string, opts: OpenOptions = {}): Promise
     raw.pragma("synchronous = NORMAL");
     raw.pragma("busy_timeout = 5000");
     raw.pragma("foreign_keys = ON");
-    db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: raw }) });
+    db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
   } else {
     const schema = opts.schema;
     const pool = new pg.Pool({

@@ -143,8 +143,24 @@ export function createIncidentStore(db: Db): IncidentStore {
           incidents.set(r.id, toIncident(r));
         }
       }
+      // Only a resolution needs to know what else still fires in its incident; load just those.
       const firing = new Map<string, Set<string>>();
-      const ids = [...incidents.keys()];
+      // An alert may fire (joining its group's open incident) and resolve within one batch, so take
+      // the incidents of every resolving fingerprint and every open incident of the groups involved.
+      const resolving = new Set(alerts.filter((a) => a.status === "resolved").map((a) => a.fingerprint));
+      const wanted = new Set<string>();
+      for (const fp of resolving) {
+        const id = known.get(fp)?.incidentId;
+        if (id) wanted.add(id);
+      }
+      if (resolving.size) {
+        alerts.forEach((a, i) => {
+          if (!resolving.has(a.fingerprint)) return;
+          const open = openByGroup.get(groupKeys[i] as string);
+          if (open) wanted.add(open);
+        });
+      }
+      const ids = [...wanted];
       for (const part of chunks(ids)) {
         const rows = await db
           .selectFrom("alerts")
