@@ -3,8 +3,8 @@ import { averageRanks, quantileSorted } from "./robust-stats.js";
 /** Samples on each side of a candidate change point; also the earliest and latest point we can report. */
 export const DEFAULT_ONSET_WINDOW_SAMPLES = 45;
 /**
- * Cap on one metric's squared change statistic, so a single metric with a huge jump cannot outvote the
- * agreement of many metrics (the statistic is a z-score; 100 = 10 sigma).
+ * Cap on the peak of one metric's squared change statistic, so a single metric with a huge jump cannot
+ * outvote the agreement of many metrics (the statistic is a z-score; 100 = 10 sigma).
  */
 export const DEFAULT_ONSET_Z2_CAP = 100;
 
@@ -57,7 +57,7 @@ export function windowedRankChange(values: ArrayLike<number>, windowSamples: num
 
 /**
  * Estimates when an incident started from all metrics at once: the split where the most metrics change
- * level together. Each metric contributes its capped squared windowed rank statistic; the onset is the
+ * level together. Each metric contributes its squared windowed rank statistic, scaled down so its peak is at most the cap; the onset is the
  * argmax of the sum. Pure; O(metrics x samples log samples).
  */
 export function estimateOnset(series: readonly ArrayLike<number>[], opts: OnsetOptions = {}): OnsetProfile {
@@ -69,7 +69,12 @@ export function estimateOnset(series: readonly ArrayLike<number>[], opts: OnsetO
   const profile = new Float64Array(n);
   for (const s of series) {
     const z = windowedRankChange(s, w);
-    for (let k = 0; k < z.length; k++) profile[k] = profile[k]! + Math.min(cap, z[k]! * z[k]!);
+    let peak = 0;
+    for (let k = 0; k < z.length; k++) peak = Math.max(peak, z[k]! * z[k]!);
+    // Scale rather than clip: clipping flattens a strong metric's peak into a plateau on which weaker,
+    // later-moving metrics would decide the location.
+    const f = peak > cap ? cap / peak : 1;
+    for (let k = 0; k < z.length; k++) profile[k] = profile[k]! + f * z[k]! * z[k]!;
   }
   let index = Math.min(w, n);
   let best = -1;
