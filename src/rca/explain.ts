@@ -2,6 +2,8 @@ import type { MetricEvidence, RcaResult, RootCauseCandidate } from "./types.js";
 
 /** Candidates described in an explanation. */
 export const DEFAULT_EXPLAIN_CANDIDATES = 3;
+/** Metrics listed in the "order in which metrics moved" line. */
+export const DEFAULT_EXPLAIN_TIMELINE_METRICS = 10;
 
 function fmt(v: number): string {
   if (!Number.isFinite(v)) return String(v);
@@ -56,7 +58,7 @@ export function explainRanking(result: RcaResult, maxCandidates = DEFAULT_EXPLAI
     .forEach((c, i) => lines.push(...describeCandidate(c, i + 1, o.time)));
   if (result.timeline.length > 0) {
     const order = result.timeline
-      .slice(0, 10)
+      .slice(0, DEFAULT_EXPLAIN_TIMELINE_METRICS)
       .map((e) => `${e.metric} ${offset(e.onsetTime, o.time)}`)
       .join(", ");
     lines.push(`Order in which metrics moved: ${order}`);

@@ -85,4 +85,26 @@ describe("history prior", () => {
     expect(r.candidates[0]?.adjustments.historyFactor).toBeCloseTo(1 + 2 / 3);
     expect(r.candidates[0]?.adjustments.notes.join(" ")).toMatch(/2 of 2 similar past incidents/);
   });
+
+  it("matches the same incident again from the signature stored with its result", () => {
+    const n = 100;
+    const mk = (service: string, jump: number) => ({
+      name: `${service}_cpu`,
+      service,
+      kind: "cpu" as const,
+      values: Array.from({ length: n }, (_, i) => 10 + (i % 4) + (i >= 60 ? jump : 0)),
+    });
+    const frame: MetricFrame = {
+      times: Array.from({ length: n }, (_, i) => i),
+      series: [mk("a", 44), mk("b", 40)],
+    };
+    const first = rankRootCauses(frame, { onsetTime: 60 });
+    expect(first.signature).toEqual(["a:cpu", "b:cpu"]);
+    const again = rankRootCauses(frame, {
+      onsetTime: 60,
+      history: [{ signature: first.signature, confirmedService: "b" }],
+    });
+    expect(again.candidates.find((c) => c.service === "b")?.adjustments.historyFactor).toBeCloseTo(1.5);
+    expect(again.candidates.find((c) => c.service === "a")?.adjustments.historyFactor).toBe(1);
+  });
 });

@@ -34,7 +34,12 @@ export {
 export type { HistoryOptions, HistoryPrior } from "./history.js";
 export { rankRootCauses, DEFAULT_MAX_CANDIDATES, DEFAULT_MAX_EVIDENCE } from "./rank.js";
 export type { RankOptions } from "./rank.js";
-export { explainRanking, describeEvidence } from "./explain.js";
+export {
+  explainRanking,
+  describeEvidence,
+  DEFAULT_EXPLAIN_CANDIDATES,
+  DEFAULT_EXPLAIN_TIMELINE_METRICS,
+} from "./explain.js";
 export { parseColumnName, owningService, inferKind, DEFAULT_COMPONENT_SUFFIXES } from "./metric-name.js";
 export type { ParsedColumn } from "./metric-name.js";
 export { parseNumericCsv, concatTables, tableToFrame } from "./csv-frame.js";

@@ -147,5 +147,10 @@ export function rankRootCauses(frame: MetricFrame, opts: RankOptions = {}): RcaR
   const timeline = evidence
     .filter((e) => e.moved)
     .sort((a, b) => (a.onsetTime ?? Infinity) - (b.onsetTime ?? Infinity) || b.score - a.score);
-  return { onset, candidates: candidates.slice(0, opts.maxCandidates ?? DEFAULT_MAX_CANDIDATES), timeline };
+  return {
+    onset,
+    candidates: candidates.slice(0, opts.maxCandidates ?? DEFAULT_MAX_CANDIDATES),
+    timeline,
+    signature,
+  };
 }

@@ -80,4 +80,6 @@ export interface RcaResult {
   candidates: RootCauseCandidate[];
   /** Moved metrics of all services in the order they left their normal band. */
   timeline: MetricEvidence[];
+  /** Signature of this incident; store it with the confirmed cause to feed the history prior later. */
+  signature: string[];
 }
