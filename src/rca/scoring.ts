@@ -9,10 +9,17 @@ import { quantileSorted, sortedFinite } from "./robust-stats.js";
 export const DEFAULT_RELATIVE_SCALE_FLOOR = 0.01;
 /** Score (in normal-period IQRs) from which a metric counts as moved, in evidence and signatures. */
 export const DEFAULT_MOVED_SCORE = 5;
+/**
+ * A deviation counts only at the level the metric holds for this many consecutive samples (1 = the
+ * plain BARO maximum). A fault lasts; a one-sample spike (a GC pause, a scrape glitch) does not, and with
+ * the plain maximum one such spike anywhere after the onset outranks a real but moderate shift.
+ */
+export const DEFAULT_PERSISTENCE_SAMPLES = 3;
 
 export interface ScoringOptions {
   relativeScaleFloor?: number;
   movedScore?: number;
+  persistenceSamples?: number;
 }
 
 export interface MetricScore {
@@ -21,7 +28,7 @@ export interface MetricScore {
   median: number;
   iqr: number;
   scale: number;
-  /** Index of the largest deviation after the onset (-1 when no finite sample follows the onset). */
+  /** Index of the sample that sets the score (-1 when no finite sample follows the onset). */
   peakIndex: number;
   /** Start of the metric's first excursion beyond the moved band after the onset (-1 if none). */
   onsetIndex: number;
@@ -29,7 +36,8 @@ export interface MetricScore {
 
 /**
  * BARO-style robust score of one metric: median and IQR of the samples before `onsetIndex`, then the
- * largest |x - median| / IQR at or after it. Missing samples are ignored. Pure.
+ * largest |x - median| / IQR at or after it that the metric holds for `persistenceSamples` consecutive
+ * samples (with 1, exactly the BARO maximum). Missing samples are ignored. Pure.
  */
 export function scoreMetric(
   values: ArrayLike<number>,
@@ -64,21 +72,40 @@ export function scoreMetric(
   const scale = Math.max(iqr, floorShare * level);
   if (!(scale > 0)) return { ...none, median, iqr, scale: 0 };
 
-  let score = 0;
-  let peakIndex = -1;
-  let direction: "up" | "down" = "up";
-  let firstOver = -1;
+  // Deviation of each sample after the onset, in scales (NaN where the sample is missing).
+  const dev = new Float64Array(Math.max(0, n - cut));
   for (let i = cut; i < n; i++) {
     const v = values[i]!;
-    if (!Number.isFinite(v)) continue;
-    const d = Math.abs(v - median) / scale;
-    if (firstOver < 0 && d >= moved) firstOver = i;
-    if (d > score || peakIndex < 0) {
-      score = d;
-      peakIndex = i;
-      direction = v >= median ? "up" : "down";
+    dev[i - cut] = Number.isFinite(v) ? Math.abs(v - median) / scale : Number.NaN;
+  }
+  // Level held for `persist` consecutive samples from i: the smallest finite deviation in the run.
+  const persist = Math.max(1, Math.min(opts.persistenceSamples ?? DEFAULT_PERSISTENCE_SAMPLES, dev.length));
+  const held = (i: number): { level: number; at: number } => {
+    let level = Number.POSITIVE_INFINITY;
+    let at = -1;
+    for (let j = i; j < i + persist; j++) {
+      const d = dev[j]!;
+      if (d < level) {
+        level = d;
+        at = j;
+      }
+    }
+    return at < 0 ? { level: Number.NaN, at: -1 } : { level, at };
+  };
+
+  let score = 0;
+  let peakIndex = -1;
+  let firstOver = -1;
+  for (let i = 0; i + persist <= dev.length; i++) {
+    const h = held(i);
+    if (h.at < 0) continue;
+    if (firstOver < 0 && h.level >= moved) firstOver = i + cut;
+    if (h.level > score || peakIndex < 0) {
+      score = h.level;
+      peakIndex = h.at + cut;
     }
   }
+  const direction: "up" | "down" = peakIndex >= 0 && values[peakIndex]! < median ? "down" : "up";
   // The excursion may have begun before the onset we were given (a late onset): walk back to its start.
   let start = firstOver;
   while (start > 0) {
