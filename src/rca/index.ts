@@ -16,9 +16,16 @@ export {
   windowedRankChange,
   DEFAULT_ONSET_WINDOW_SAMPLES,
   DEFAULT_ONSET_Z2_CAP,
+  REFINE_WINDOW_DIVISOR,
+  MIN_REFINE_WINDOW_SAMPLES,
 } from "./onset.js";
 export type { OnsetOptions, OnsetProfile } from "./onset.js";
-export { scoreMetric, DEFAULT_MOVED_SCORE, DEFAULT_RELATIVE_SCALE_FLOOR } from "./scoring.js";
+export {
+  scoreMetric,
+  DEFAULT_MOVED_SCORE,
+  DEFAULT_RELATIVE_SCALE_FLOOR,
+  DEFAULT_PERSISTENCE_SAMPLES,
+} from "./scoring.js";
 export type { ScoringOptions, MetricScore } from "./scoring.js";
 export { graphAdjustments, DEFAULT_CALLER_DISCOUNT, DEFAULT_GRAPH_MAX_DEPTH } from "./graph.js";
 export type { GraphOptions, GraphAdjustment } from "./graph.js";

@@ -68,6 +68,20 @@ describe("estimateOnset", () => {
     expect(est.index).toBeLessThanOrEqual(cp + 10);
   });
 
+  it("places a slow ramp closer to its start with the refining pass than without", () => {
+    const rand = rng(21);
+    const n = 400;
+    const cp = 150;
+    const ramps = Array.from({ length: 3 }, () =>
+      noisy(rand, n, 0, 1).map((v, i) => (i >= cp ? v + 8 * Math.min(1, (i - cp) / 90) : v)),
+    );
+    const metrics = [...ramps, ...Array.from({ length: 10 }, () => noisy(rand, n, 0, 1))];
+    const coarse = estimateOnset(metrics, { windowSamples: 45, refine: false });
+    const refined = estimateOnset(metrics, { windowSamples: 45 });
+    expect(coarse.index - cp).toBeGreaterThan(10);
+    expect(Math.abs(refined.index - cp)).toBeLessThan(coarse.index - cp);
+  });
+
   it("copes with missing samples", () => {
     const rand = rng(11);
     const n = 200;
