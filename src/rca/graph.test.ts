@@ -51,6 +51,17 @@ describe("graph preference", () => {
     expect(adj.get("a")?.explainedBy[0]?.service).toBe("c");
   });
 
+  it("handles a dense graph with cycles without enumerating paths", () => {
+    const names = Array.from({ length: 40 }, (_, i) => `s${i}`);
+    const edges = names.flatMap((a) => names.filter((b) => b !== a).map((b) => ({ caller: a, callee: b })));
+    const adj = graphAdjustments(new Set(names), { edges }, { callerDiscount: 0.5, maxDepth: 6 });
+    expect(adj.size).toBe(40);
+    for (const a of adj.values()) {
+      expect(a.factor).toBeCloseTo(0.5);
+      expect(a.explainedBy).toHaveLength(39);
+    }
+  });
+
   it("ranks the callee first when both move, and the caller first without a graph", () => {
     const f = frame();
     const without = rankRootCauses(f, { onsetTime: 1060 });

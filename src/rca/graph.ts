@@ -56,20 +56,27 @@ export function graphAdjustments(
   const maxDepth = opts.maxDepth ?? DEFAULT_GRAPH_MAX_DEPTH;
   const shares = outShares(graph);
   for (const caller of moved) {
-    // Best (largest) path share reaching each moved downstream service.
-    const reach = new Map<string, number>();
-    const visit = (svc: string, share: number, depth: number, path: Set<string>): void => {
-      if (depth >= maxDepth) return;
-      for (const [callee, s] of shares.get(svc) ?? []) {
-        if (path.has(callee)) continue;
-        const sh = share * s;
-        if (moved.has(callee)) reach.set(callee, Math.max(reach.get(callee) ?? 0, sh));
-        path.add(callee);
-        visit(callee, sh, depth + 1, path);
-        path.delete(callee);
+    // Largest product of traffic shares over paths of up to maxDepth calls, to every downstream service:
+    // maxDepth rounds of relaxation over the edges (shares are at most 1, so cycles never help), which
+    // stays O(depth x edges) where enumerating paths would explode on a dense graph.
+    let frontier = new Map<string, number>([[caller, 1]]);
+    const best = new Map<string, number>();
+    for (let depth = 0; depth < maxDepth && frontier.size > 0; depth++) {
+      const next = new Map<string, number>();
+      for (const [svc, share] of frontier) {
+        for (const [callee, s] of shares.get(svc) ?? []) {
+          if (callee === caller) continue;
+          const sh = share * s;
+          if (sh > (best.get(callee) ?? 0)) {
+            best.set(callee, sh);
+            next.set(callee, Math.max(next.get(callee) ?? 0, sh));
+          }
+        }
       }
-    };
-    visit(caller, 1, 0, new Set([caller]));
+      frontier = next;
+    }
+    const reach = new Map<string, number>();
+    for (const [svc, sh] of best) if (moved.has(svc)) reach.set(svc, sh);
     if (reach.size === 0) continue;
     // Shares of different moved callees add up (a caller of two broken services is doubly explained).
     let explained = 0;

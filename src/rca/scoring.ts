@@ -80,7 +80,10 @@ export function scoreMetric(
   }
   // Level held for `persist` consecutive samples from i: the smallest finite deviation in the run.
   const persist = Math.max(1, Math.min(opts.persistenceSamples ?? DEFAULT_PERSISTENCE_SAMPLES, dev.length));
-  const held = (i: number): { level: number; at: number } => {
+  let score = 0;
+  let peakIndex = -1;
+  let firstOver = -1;
+  for (let i = 0; i + persist <= dev.length; i++) {
     let level = Number.POSITIVE_INFINITY;
     let at = -1;
     for (let j = i; j < i + persist; j++) {
@@ -90,19 +93,11 @@ export function scoreMetric(
         at = j;
       }
     }
-    return at < 0 ? { level: Number.NaN, at: -1 } : { level, at };
-  };
-
-  let score = 0;
-  let peakIndex = -1;
-  let firstOver = -1;
-  for (let i = 0; i + persist <= dev.length; i++) {
-    const h = held(i);
-    if (h.at < 0) continue;
-    if (firstOver < 0 && h.level >= moved) firstOver = i + cut;
-    if (h.level > score || peakIndex < 0) {
-      score = h.level;
-      peakIndex = h.at + cut;
+    if (at < 0) continue; // every sample in the run is missing
+    if (firstOver < 0 && level >= moved) firstOver = i + cut;
+    if (level > score || peakIndex < 0) {
+      score = level;
+      peakIndex = at + cut;
     }
   }
   const direction: "up" | "down" = peakIndex >= 0 && values[peakIndex]! < median ? "down" : "up";
