@@ -10,3 +10,5 @@ export type { Labels } from "./labels.js";
 export { newId } from "./ids.js";
 export { createLogger, silentLogger } from "./logger.js";
 export type { Logger, LogLevel } from "./logger.js";
+export { parseMatcher, matcherToString, matches, matchesAll, matcherSchema, MAX_MATCHER_LENGTH_CHARS } from "./matchers.js";
+export type { Matcher, MatchOp } from "./matchers.js";
