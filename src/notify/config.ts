@@ -91,12 +91,23 @@ const webhookChannel = z.strictObject({
 });
 
 export const channelConfigSchema = z
-  .discriminatedUnion("type", [slackChannel, pagerdutyChannel, opsgenieChannel, jiraChannel, emailChannel, webhookChannel])
+  .discriminatedUnion("type", [
+    slackChannel,
+    pagerdutyChannel,
+    opsgenieChannel,
+    jiraChannel,
+    emailChannel,
+    webhookChannel,
+  ])
   .superRefine((c, ctx) => {
     if (c.type === "slack" && (c.url === undefined) === (c.url_env === undefined))
       ctx.addIssue({ code: "custom", path: ["url"], message: "set exactly one of url, url_env" });
     if (c.type === "pagerduty" && (c.routing_key === undefined) === (c.routing_key_env === undefined))
-      ctx.addIssue({ code: "custom", path: ["routing_key"], message: "set exactly one of routing_key, routing_key_env" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["routing_key"],
+        message: "set exactly one of routing_key, routing_key_env",
+      });
     if (c.type === "email" && c.smtp.user !== undefined && c.smtp.pass_env === undefined)
       ctx.addIssue({ code: "custom", path: ["smtp", "pass_env"], message: "required when smtp.user is set" });
   });
@@ -175,28 +186,51 @@ export const notifyConfigSchema = z
   .superRefine((cfg, ctx) => {
     const names = new Set<string>();
     cfg.channels.forEach((c, i) => {
-      if (names.has(c.name)) ctx.addIssue({ code: "custom", path: ["channels", i, "name"], message: `duplicate channel name ${JSON.stringify(c.name)}` });
+      if (names.has(c.name))
+        ctx.addIssue({
+          code: "custom",
+          path: ["channels", i, "name"],
+          message: `duplicate channel name ${JSON.stringify(c.name)}`,
+        });
       names.add(c.name);
     });
     const checkReceiver = (r: string | undefined, path: (string | number)[]) => {
       if (r !== undefined && !names.has(r))
-        ctx.addIssue({ code: "custom", path, message: `unknown receiver ${JSON.stringify(r)} (declared channels: ${[...names].join(", ") || "none"})` });
+        ctx.addIssue({
+          code: "custom",
+          path,
+          message: `unknown receiver ${JSON.stringify(r)} (declared channels: ${[...names].join(", ") || "none"})`,
+        });
     };
     if (cfg.receiver === undefined && (cfg.channels.length > 0 || cfg.routes.length > 0))
-      ctx.addIssue({ code: "custom", path: ["receiver"], message: "the root route needs a receiver (a channel name)" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["receiver"],
+        message: "the root route needs a receiver (a channel name)",
+      });
     checkReceiver(cfg.receiver, ["receiver"]);
     const walk = (routes: RouteConfig[], path: (string | number)[]) => {
       routes.forEach((r, i) => {
         checkReceiver(r.receiver, [...path, i, "receiver"]);
-        if (r.group_interval === 0) ctx.addIssue({ code: "custom", path: [...path, i, "group_interval"], message: "must be greater than 0" });
+        if (r.group_interval === 0)
+          ctx.addIssue({
+            code: "custom",
+            path: [...path, i, "group_interval"],
+            message: "must be greater than 0",
+          });
         walk(r.routes, [...path, i, "routes"]);
       });
     };
     walk(cfg.routes, ["routes"]);
-    if (cfg.group_interval === 0) ctx.addIssue({ code: "custom", path: ["group_interval"], message: "must be greater than 0" });
+    if (cfg.group_interval === 0)
+      ctx.addIssue({ code: "custom", path: ["group_interval"], message: "must be greater than 0" });
     for (const key of Object.keys(cfg.templates)) {
       if (!names.has(key) && !(CHANNEL_TYPES as readonly string[]).includes(key))
-        ctx.addIssue({ code: "custom", path: ["templates", key], message: `not a channel name or channel type` });
+        ctx.addIssue({
+          code: "custom",
+          path: ["templates", key],
+          message: `not a channel name or channel type`,
+        });
     }
   });
 

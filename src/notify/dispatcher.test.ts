@@ -23,11 +23,31 @@ function config(extra: Partial<NotifyConfigInput> = {}) {
 }
 
 function incident(id: string, severity: IncidentRef["severity"] = "P1"): IncidentRef {
-  return { id, key: `key-${id}`, title: `Incident ${id}`, severity, status: "triggered", services: ["checkout"] };
+  return {
+    id,
+    key: `key-${id}`,
+    title: `Incident ${id}`,
+    severity,
+    status: "triggered",
+    services: ["checkout"],
+  };
 }
 
-function alert(fp: string, labels: Labels, inc: IncidentRef, status: "firing" | "resolved" = "firing", startsAt = 0): NotifyAlert {
-  return { fingerprint: fp, labels, annotations: { summary: `alert ${fp}` }, status, startsAt, incident: inc };
+function alert(
+  fp: string,
+  labels: Labels,
+  inc: IncidentRef,
+  status: "firing" | "resolved" = "firing",
+  startsAt = 0,
+): NotifyAlert {
+  return {
+    fingerprint: fp,
+    labels,
+    annotations: { summary: `alert ${fp}` },
+    status,
+    startsAt,
+    incident: inc,
+  };
 }
 
 function m(s: string): Matcher {
@@ -135,7 +155,9 @@ describe("Dispatcher routing", () => {
     ]);
     expect(t1[0]?.groupLabels).toEqual({ alertname: "Latency" });
     // t=10s: db route; with continue the db alert also reaches the severity route (group_wait inherited 30s).
-    expect(d.tick(10 * S).map((n) => [n.channel, n.alerts.map((a) => a.fingerprint)])).toEqual([["db-team", ["db-crit"]]]);
+    expect(d.tick(10 * S).map((n) => [n.channel, n.alerts.map((a) => a.fingerprint)])).toEqual([
+      ["db-team", ["db-crit"]],
+    ]);
     const t30 = d.tick(30 * S);
     expect(t30.map((n) => [n.channel, n.route, n.alerts.map((a) => a.fingerprint)]).sort()).toEqual([
       ["pd", "root.routes[1]", ["db-crit"]],
@@ -145,7 +167,10 @@ describe("Dispatcher routing", () => {
 
   it("splits groups by incident so one notification concerns one incident", () => {
     const d = new Dispatcher(config());
-    d.ingest([alert("a", { alertname: "X" }, incident("i1")), alert("b", { alertname: "X" }, incident("i2"))], 0);
+    d.ingest(
+      [alert("a", { alertname: "X" }, incident("i1")), alert("b", { alertname: "X" }, incident("i2"))],
+      0,
+    );
     const out = d.tick(30 * S);
     expect(out.map((n) => n.incident.id).sort()).toEqual(["i1", "i2"]);
     expect(out.every((n) => n.alerts.length === 1)).toBe(true);
@@ -156,11 +181,27 @@ describe("Dispatcher silences and inhibition", () => {
   it("does not send silenced alerts, and records the silence's expiry", () => {
     const d = new Dispatcher(config());
     const inc = incident("i1");
-    d.setSilences([{ id: "s1", matchers: [m('alertname="Noisy"')], startsAt: 0, endsAt: 10 * M, createdBy: "ana", comment: "maintenance" }]);
+    d.setSilences([
+      {
+        id: "s1",
+        matchers: [m('alertname="Noisy"')],
+        startsAt: 0,
+        endsAt: 10 * M,
+        createdBy: "ana",
+        comment: "maintenance",
+      },
+    ]);
     d.ingest([alert("n", { alertname: "Noisy" }, inc), alert("q", { alertname: "Real" }, inc)], 0);
     const first = d.tick(30 * S);
     expect(first.map((n) => n.alerts.map((a) => a.fingerprint))).toEqual([["q"]]);
-    expect(d.drainEvents()).toContainEqual(expect.objectContaining({ kind: "alerts_muted", reason: "silenced", silenceId: "s1", fingerprints: ["n"] }));
+    expect(d.drainEvents()).toContainEqual(
+      expect.objectContaining({
+        kind: "alerts_muted",
+        reason: "silenced",
+        silenceId: "s1",
+        fingerprints: ["n"],
+      }),
+    );
 
     expect(d.tick(5 * M + 30 * S)).toEqual([]);
     // The silence ends at 10m: the expiry is recorded, and the next flush reports the now-unmuted alert.
@@ -176,7 +217,15 @@ describe("Dispatcher silences and inhibition", () => {
 
   it("a firing P0 mutes P2 alerts of the same service only", () => {
     const d = new Dispatcher(
-      config({ inhibit_rules: [{ source_matchers: ['incident_severity="P0"'], target_matchers: ['incident_severity="P2"'], equal: ["service"] }] }),
+      config({
+        inhibit_rules: [
+          {
+            source_matchers: ['incident_severity="P0"'],
+            target_matchers: ['incident_severity="P2"'],
+            equal: ["service"],
+          },
+        ],
+      }),
     );
     const p0 = incident("big", "P0");
     const p2 = incident("small", "P2");
@@ -220,10 +269,21 @@ describe("Dispatcher persistence and lifecycle", () => {
 
   it("sends acknowledge and resolve to each channel the incident was notified on, once", () => {
     const d = new Dispatcher(
-      config({ routes: [{ matchers: ['severity="critical"'], receiver: "pd", continue: true }, { matchers: [], receiver: "db-team" }] }),
+      config({
+        routes: [
+          { matchers: ['severity="critical"'], receiver: "pd", continue: true },
+          { matchers: [], receiver: "db-team" },
+        ],
+      }),
     );
     const inc = incident("i1");
-    d.ingest([alert("a", { alertname: "X", severity: "critical" }, inc), alert("b", { alertname: "Y", severity: "critical" }, inc)], 0);
+    d.ingest(
+      [
+        alert("a", { alertname: "X", severity: "critical" }, inc),
+        alert("b", { alertname: "Y", severity: "critical" }, inc),
+      ],
+      0,
+    );
     expect(d.tick(30 * S)).toHaveLength(2);
     const ack = d.incidentEvent({ ...inc, status: "acknowledged" }, "acknowledge", 1 * M);
     expect(ack.map((n) => [n.channel, n.kind]).sort()).toEqual([

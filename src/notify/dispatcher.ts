@@ -2,7 +2,14 @@ import { createHash } from "node:crypto";
 import { labelsToString, matchesAll, type Labels } from "../core/index.js";
 import type { InhibitRule, NotifyConfig } from "./config.js";
 import { isInhibited } from "./inhibit.js";
-import { allRoutes, compileRoutes, effectiveRepeatMs, matchRoutes, routingLabels, type CompiledRoute } from "./routing.js";
+import {
+  allRoutes,
+  compileRoutes,
+  effectiveRepeatMs,
+  matchRoutes,
+  routingLabels,
+  type CompiledRoute,
+} from "./routing.js";
 import { findSilence, type Silence } from "./silences.js";
 import type { IncidentRef, Notification, NotificationKind, NotifyAlert } from "./types.js";
 
@@ -41,7 +48,14 @@ export interface DispatcherSnapshot {
 
 export type DispatcherEvent =
   | { kind: "silence_expired"; silence: Silence; at: number; incidentIds: string[] }
-  | { kind: "alerts_muted"; reason: "silenced" | "inhibited"; silenceId?: string; incidentId: string; fingerprints: string[]; at: number };
+  | {
+      kind: "alerts_muted";
+      reason: "silenced" | "inhibited";
+      silenceId?: string;
+      incidentId: string;
+      fingerprints: string[];
+      at: number;
+    };
 
 /** Keys are hex SHA-256 prefixes: 128 bits is plenty to never collide within one outbox. */
 const IDEMPOTENCY_KEY_HEX_CHARS = 32;
@@ -144,13 +158,16 @@ export class Dispatcher {
   nextWakeAt(): number | undefined {
     let t: number | undefined;
     for (const g of this.groups.values()) if (t === undefined || g.nextFlushAt < t) t = g.nextFlushAt;
-    for (const s of this.silences) if (!this.expiredSilences.has(s.id) && (t === undefined || s.endsAt < t)) t = s.endsAt;
+    for (const s of this.silences)
+      if (!this.expiredSilences.has(s.id) && (t === undefined || s.endsAt < t)) t = s.endsAt;
     return t;
   }
 
   tick(now: number): Notification[] {
     this.recordSilenceExpiries(now);
-    const due = [...this.groups.values()].filter((g) => g.nextFlushAt <= now).sort((a, b) => a.nextFlushAt - b.nextFlushAt || (a.key < b.key ? -1 : 1));
+    const due = [...this.groups.values()]
+      .filter((g) => g.nextFlushAt <= now)
+      .sort((a, b) => a.nextFlushAt - b.nextFlushAt || (a.key < b.key ? -1 : 1));
     const out: Notification[] = [];
     for (const g of due) {
       const n = this.flush(g, now);
@@ -172,8 +189,14 @@ export class Dispatcher {
       this.expiredSilences.add(s.id);
       const incidentIds = new Set<string>();
       for (const g of this.groups.values())
-        for (const a of Object.values(g.alerts)) if (matchesAll(s.matchers, routingLabels(a))) incidentIds.add(a.incident.id);
-      this.events.push({ kind: "silence_expired", silence: s, at: s.endsAt, incidentIds: [...incidentIds].sort() });
+        for (const a of Object.values(g.alerts))
+          if (matchesAll(s.matchers, routingLabels(a))) incidentIds.add(a.incident.id);
+      this.events.push({
+        kind: "silence_expired",
+        silence: s,
+        at: s.endsAt,
+        incidentIds: [...incidentIds].sort(),
+      });
     }
   }
 
@@ -191,7 +214,11 @@ export class Dispatcher {
       }
       const labels = routingLabels(a);
       const s = findSilence(this.silences, labels, now);
-      const reason = s ? "silenced" : isInhibited(this.inhibitRules, { fingerprint: a.fingerprint, labels }, this.firing.values()) ? "inhibited" : undefined;
+      const reason = s
+        ? "silenced"
+        : isInhibited(this.inhibitRules, { fingerprint: a.fingerprint, labels }, this.firing.values())
+          ? "inhibited"
+          : undefined;
       if (reason === undefined) {
         kept.push(a);
         continue;
@@ -298,7 +325,8 @@ export class Dispatcher {
     return targets.map((t) => {
       const alerts: NotifyAlert[] = [];
       for (const g of this.groups.values())
-        if (g.incident.id === incident.id && g.receiver === t.channel) alerts.push(...Object.values(g.alerts));
+        if (g.incident.id === incident.id && g.receiver === t.channel)
+          alerts.push(...Object.values(g.alerts));
       return {
         idempotencyKey: hashKey(["incident", kind, incident.id, t.channel]),
         channel: t.channel,
@@ -349,7 +377,8 @@ export class Dispatcher {
         const keys = this.alertGroups.get(a.fingerprint) ?? new Set<string>();
         keys.add(g.key);
         this.alertGroups.set(a.fingerprint, keys);
-        if (a.status === "firing") this.firing.set(a.fingerprint, { fingerprint: a.fingerprint, labels: routingLabels(a) });
+        if (a.status === "firing")
+          this.firing.set(a.fingerprint, { fingerprint: a.fingerprint, labels: routingLabels(a) });
       }
     }
   }

@@ -13,7 +13,12 @@ export const noopNotifyMetrics: NotifyMetrics = { sent: () => undefined, failed:
  * notification_outbox_pending (read from the store at scrape time) on the given registry.
  */
 export function createNotifyMetrics(registry: Registry, store: OutboxStore): NotifyMetrics {
-  const sent = new Counter({ name: "notifications_sent_total", help: "Notifications accepted by a channel.", labelNames: ["channel"], registers: [registry] });
+  const sent = new Counter({
+    name: "notifications_sent_total",
+    help: "Notifications accepted by a channel.",
+    labelNames: ["channel"],
+    registers: [registry],
+  });
   const failed = new Counter({
     name: "notifications_failed_total",
     help: "Failed notification send attempts.",

@@ -10,7 +10,14 @@ function item(key: string, createdAt: number, channel = "slack-main"): OutboxIte
     channel,
     route: "root",
     kind: "trigger",
-    incident: { id: `inc-${key}`, key: `key-${key}`, title: "Checkout latency", severity: "P1", status: "triggered", services: ["checkout"] },
+    incident: {
+      id: `inc-${key}`,
+      key: `key-${key}`,
+      title: "Checkout latency",
+      severity: "P1",
+      status: "triggered",
+      services: ["checkout"],
+    },
     alerts: [],
     groupLabels: {},
     commonLabels: { service: "checkout" },
@@ -24,7 +31,10 @@ function item(key: string, createdAt: number, channel = "slack-main"): OutboxIte
  * The behaviour every OutboxStore must have. Use from a test file of the implementation:
  * `describeOutboxStoreContract("sqlite", async () => new SqliteOutboxStore(db))`.
  */
-export function describeOutboxStoreContract(name: string, makeStore: () => Promise<OutboxStore> | OutboxStore): void {
+export function describeOutboxStoreContract(
+  name: string,
+  makeStore: () => Promise<OutboxStore> | OutboxStore,
+): void {
   describe(`OutboxStore contract: ${name}`, () => {
     let store: OutboxStore;
     beforeEach(async () => {

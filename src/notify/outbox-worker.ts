@@ -23,7 +23,10 @@ export interface OutboxWorkerOptions {
   metrics?: NotifyMetrics;
 }
 
-export function outboxWorkerOptions(cfg: OutboxConfig, extra: Partial<OutboxWorkerOptions> = {}): OutboxWorkerOptions {
+export function outboxWorkerOptions(
+  cfg: OutboxConfig,
+  extra: Partial<OutboxWorkerOptions> = {},
+): OutboxWorkerOptions {
   return {
     pollIntervalMs: cfg.poll_interval,
     maxAttempts: cfg.max_attempts,
@@ -112,7 +115,12 @@ export class OutboxWorker {
       }
       if (blockedUntil !== undefined) {
         // Not an attempt: the attempt counter is unchanged.
-        await this.store.markRetry(item.id, item.attempts, Math.max(blockedUntil, now), `deferred: ${blockedWhy}`);
+        await this.store.markRetry(
+          item.id,
+          item.attempts,
+          Math.max(blockedUntil, now),
+          `deferred: ${blockedWhy}`,
+        );
         result.deferred += 1;
         continue;
       }
@@ -140,10 +148,16 @@ export class OutboxWorker {
         await this.dead(item, done, `gave up after ${attempts} attempts: ${r.error}`, result);
         continue;
       }
-      const delay = Math.max(backoffMs(attempts, this.opts.backoffInitialMs, this.opts.backoffMaxMs, this.opts.random), r.retryAfterMs ?? 0);
+      const delay = Math.max(
+        backoffMs(attempts, this.opts.backoffInitialMs, this.opts.backoffMaxMs, this.opts.random),
+        r.retryAfterMs ?? 0,
+      );
       const next = done + delay;
       await this.store.markRetry(item.id, attempts, next, r.error);
-      this.logger.warn({ channel: name, outboxId: item.id, attempts, retryInMs: delay, error: r.error }, "notification send failed; will retry");
+      this.logger.warn(
+        { channel: name, outboxId: item.id, attempts, retryInMs: delay, error: r.error },
+        "notification send failed; will retry",
+      );
       result.retried += 1;
       this.limiters.pause(name, next);
       blockedUntil = next;
@@ -154,7 +168,13 @@ export class OutboxWorker {
   private async dead(item: OutboxItem, now: number, error: string, result: RunResult): Promise<void> {
     await this.store.markDead(item.id, now, error);
     this.logger.error(
-      { channel: item.channel, outboxId: item.id, incident: item.payload.incident.id, kind: item.payload.kind, error },
+      {
+        channel: item.channel,
+        outboxId: item.id,
+        incident: item.payload.incident.id,
+        kind: item.payload.kind,
+        error,
+      },
       "notification dead: not retrying",
     );
     result.dead += 1;
@@ -170,7 +190,9 @@ export class OutboxWorker {
         let full = false;
         try {
           const r = await this.runOnce(this.clock.now());
-          full = r.sent + r.retried + r.dead + r.deferred >= this.opts.batchSize && r.deferred < this.opts.batchSize;
+          full =
+            r.sent + r.retried + r.dead + r.deferred >= this.opts.batchSize &&
+            r.deferred < this.opts.batchSize;
         } catch (e) {
           this.logger.error({ err: e }, "outbox poll failed");
         }

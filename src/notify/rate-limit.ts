@@ -46,9 +46,14 @@ export class RateLimiters {
   private routeBuckets = new Map<string, TokenBucket>();
   private pausedUntil = new Map<string, number>();
 
-  constructor(limits: { channels?: Record<string, RateLimitConfig>; routes?: Record<string, RateLimitConfig> }, now: number) {
-    for (const [k, v] of Object.entries(limits.channels ?? {})) this.channelBuckets.set(k, new TokenBucket(v.per_second, v.burst, now));
-    for (const [k, v] of Object.entries(limits.routes ?? {})) this.routeBuckets.set(k, new TokenBucket(v.per_second, v.burst, now));
+  constructor(
+    limits: { channels?: Record<string, RateLimitConfig>; routes?: Record<string, RateLimitConfig> },
+    now: number,
+  ) {
+    for (const [k, v] of Object.entries(limits.channels ?? {}))
+      this.channelBuckets.set(k, new TokenBucket(v.per_second, v.burst, now));
+    for (const [k, v] of Object.entries(limits.routes ?? {}))
+      this.routeBuckets.set(k, new TokenBucket(v.per_second, v.burst, now));
   }
 
   static fromConfig(cfg: NotifyConfig, now: number): RateLimiters {
@@ -61,13 +66,18 @@ export class RateLimiters {
 
   acquire(channel: string, route: string, now: number): Acquire {
     const paused = this.pausedUntil.get(channel);
-    if (paused !== undefined && paused > now) return { ok: false, retryAt: paused, reason: `channel ${channel} paused` };
+    if (paused !== undefined && paused > now)
+      return { ok: false, retryAt: paused, reason: `channel ${channel} paused` };
     const cb = this.channelBuckets.get(channel);
     const rb = this.routeBuckets.get(route);
     const cw = cb?.waitMs(now) ?? 0;
     const rw = rb?.waitMs(now) ?? 0;
     if (cw > 0 || rw > 0)
-      return { ok: false, retryAt: now + Math.max(cw, rw), reason: cw >= rw ? `channel ${channel} rate limit` : `route ${route} rate limit` };
+      return {
+        ok: false,
+        retryAt: now + Math.max(cw, rw),
+        reason: cw >= rw ? `channel ${channel} rate limit` : `route ${route} rate limit`,
+      };
     cb?.take(now);
     rb?.take(now);
     return { ok: true };

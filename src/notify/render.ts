@@ -1,6 +1,14 @@
 import { fail, ok, type Labels, type Result } from "../core/index.js";
 import type { NotifyConfig } from "./config.js";
-import { htmlEscape, noEscape, parseTemplate, renderTemplate, slackEscape, type Escaper, type Template } from "./template.js";
+import {
+  htmlEscape,
+  noEscape,
+  parseTemplate,
+  renderTemplate,
+  slackEscape,
+  type Escaper,
+  type Template,
+} from "./template.js";
 import type { ChannelType, Notification, NotifyAlert } from "./types.js";
 
 export interface RenderedMessage {
@@ -13,7 +21,12 @@ export interface TemplateSource {
   text: string;
 }
 
-const KIND_LABEL = { trigger: "TRIGGERED", update: "UPDATED", acknowledge: "ACKNOWLEDGED", resolve: "RESOLVED" } as const;
+const KIND_LABEL = {
+  trigger: "TRIGGERED",
+  update: "UPDATED",
+  acknowledge: "ACKNOWLEDGED",
+  resolve: "RESOLVED",
+} as const;
 
 const PLAIN_TEXT = `{{incident.title}}
 Severity: {{incident.severity}}  Status: {{incident.status}}  Services: {{incident.servicesText}}
@@ -124,7 +137,10 @@ export interface CompiledTemplates {
 }
 
 /** Config override by channel name, then by channel type, then the built-in default; per field. */
-export function compileChannelTemplates(cfg: Pick<NotifyConfig, "templates">, channel: { name: string; type: ChannelType }): Result<CompiledTemplates> {
+export function compileChannelTemplates(
+  cfg: Pick<NotifyConfig, "templates">,
+  channel: { name: string; type: ChannelType },
+): Result<CompiledTemplates> {
   const byName = cfg.templates[channel.name];
   const byType = cfg.templates[channel.type];
   const def = DEFAULT_TEMPLATES[channel.type];
@@ -135,11 +151,18 @@ export function compileChannelTemplates(cfg: Pick<NotifyConfig, "templates">, ch
   return ok({ title: title.value, text: text.value });
 }
 
-export function renderMessage(t: CompiledTemplates, type: ChannelType, n: Notification, escaper: Escaper = TEXT_ESCAPER[type]): RenderedMessage {
+export function renderMessage(
+  t: CompiledTemplates,
+  type: ChannelType,
+  n: Notification,
+  escaper: Escaper = TEXT_ESCAPER[type],
+): RenderedMessage {
   const ctx = templateContext(n);
   // Titles go into plain-text fields (Slack header, subjects, summaries), never markup.
   const title = renderTemplate(t.title, ctx, noEscape).replace(/\s+/g, " ").trim();
-  const text = renderTemplate(t.text, ctx, escaper).replace(/\n{3,}/g, "\n\n").trim();
+  const text = renderTemplate(t.text, ctx, escaper)
+    .replace(/\n{3,}/g, "\n\n")
+    .trim();
   return { title, text };
 }
 

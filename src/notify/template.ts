@@ -26,7 +26,8 @@ function splitPath(name: string): string[] {
 }
 
 export function parseTemplate(source: string): Result<Template> {
-  if (source.length > MAX_TEMPLATE_LENGTH_CHARS) return fail(`template longer than ${MAX_TEMPLATE_LENGTH_CHARS} characters`, false);
+  if (source.length > MAX_TEMPLATE_LENGTH_CHARS)
+    return fail(`template longer than ${MAX_TEMPLATE_LENGTH_CHARS} characters`, false);
   const root: Node[] = [];
   const stack: { name: string; children: Node[]; at: number }[] = [];
   let out = root;
@@ -45,7 +46,8 @@ export function parseTemplate(source: string): Result<Template> {
     const inner = source.slice(open + (triple ? 3 : 2), close).trim();
     pos = close + closeTok.length;
     if (triple) {
-      if (!validName(inner)) return fail(`invalid variable ${JSON.stringify(inner)} at offset ${open}`, false);
+      if (!validName(inner))
+        return fail(`invalid variable ${JSON.stringify(inner)} at offset ${open}`, false);
       out.push({ t: "var", path: splitPath(inner), raw: true });
       continue;
     }
@@ -53,8 +55,10 @@ export function parseTemplate(source: string): Result<Template> {
     const name = inner.slice(1).trim();
     if (sigil === "!") continue;
     if (sigil === "#" || sigil === "^") {
-      if (!validName(name)) return fail(`invalid section name ${JSON.stringify(name)} at offset ${open}`, false);
-      if (stack.length >= MAX_SECTION_DEPTH) return fail(`sections nested deeper than ${MAX_SECTION_DEPTH}`, false);
+      if (!validName(name))
+        return fail(`invalid section name ${JSON.stringify(name)} at offset ${open}`, false);
+      if (stack.length >= MAX_SECTION_DEPTH)
+        return fail(`sections nested deeper than ${MAX_SECTION_DEPTH}`, false);
       const node: Node = { t: "section", path: splitPath(name), inverted: sigil === "^", children: [] };
       out.push(node);
       stack.push({ name, children: out, at: open });
@@ -64,17 +68,20 @@ export function parseTemplate(source: string): Result<Template> {
     if (sigil === "/") {
       const top = stack.pop();
       if (!top) return fail(`closing tag {{/${name}}} without an open section at offset ${open}`, false);
-      if (top.name !== name) return fail(`section {{#${top.name}}} closed by {{/${name}}} at offset ${open}`, false);
+      if (top.name !== name)
+        return fail(`section {{#${top.name}}} closed by {{/${name}}} at offset ${open}`, false);
       out = top.children;
       continue;
     }
     const raw = sigil === "&";
     const varName = raw ? name : inner;
-    if (!validName(varName)) return fail(`invalid variable ${JSON.stringify(varName)} at offset ${open}`, false);
+    if (!validName(varName))
+      return fail(`invalid variable ${JSON.stringify(varName)} at offset ${open}`, false);
     out.push({ t: "var", path: splitPath(varName), raw });
   }
   const unclosed = stack.pop();
-  if (unclosed) return fail(`section {{#${unclosed.name}}} opened at offset ${unclosed.at} is never closed`, false);
+  if (unclosed)
+    return fail(`section {{#${unclosed.name}}} opened at offset ${unclosed.at} is never closed`, false);
   return ok({ source, nodes: root });
 }
 
@@ -147,7 +154,10 @@ export function renderTemplate(t: Template, data: unknown, esc: Escaper = noEsca
 export const noEscape: Escaper = (s) => s;
 
 export const htmlEscape: Escaper = (s) =>
-  s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string);
+  s.replace(
+    /[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string,
+  );
 
 /** Slack mrkdwn: only &, < and > are control characters (they start links and mentions). */
 export const slackEscape: Escaper = (s) =>

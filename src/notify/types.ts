@@ -46,4 +46,11 @@ export interface Notification {
 }
 
 export type ChannelType = "slack" | "pagerduty" | "opsgenie" | "jira" | "email" | "webhook";
-export const CHANNEL_TYPES: readonly ChannelType[] = ["slack", "pagerduty", "opsgenie", "jira", "email", "webhook"];
+export const CHANNEL_TYPES: readonly ChannelType[] = [
+  "slack",
+  "pagerduty",
+  "opsgenie",
+  "jira",
+  "email",
+  "webhook",
+];

@@ -49,7 +49,14 @@ beforeAll(async () => {
         name: "mail",
         type: "email",
         timeout: "3s",
-        smtp: { host: smtp.host, port: smtp.port, user: "alerts", pass_env: "SMTP_PASS", from: "novasre@example.com", to: ["oncall@example.com"] },
+        smtp: {
+          host: smtp.host,
+          port: smtp.port,
+          user: "alerts",
+          pass_env: "SMTP_PASS",
+          from: "novasre@example.com",
+          to: ["oncall@example.com"],
+        },
       },
       { name: "hook", type: "webhook", timeout: "2s", webhook: { url: hook.url, secret_env: "HOOK_SECRET" } },
     ],
@@ -84,7 +91,12 @@ function ch(name: string): Channel {
 function note(kind: Notification["kind"], incidentKey = "inc-key-1"): Notification {
   const n = sampleNotification(kind);
   const incident = { ...n.incident, key: incidentKey };
-  return { ...n, incident, alerts: n.alerts.map((a) => ({ ...a, incident })), idempotencyKey: `${kind}-${incidentKey}` };
+  return {
+    ...n,
+    incident,
+    alerts: n.alerts.map((a) => ({ ...a, incident })),
+    idempotencyKey: `${kind}-${incidentKey}`,
+  };
 }
 
 describe("createChannels", () => {
@@ -127,33 +139,61 @@ describe("Slack", () => {
 
   it("classifies 429 (with Retry-After), 500 and network failure as retryable", async () => {
     slack.setMode("429", { retryAfter: "7" });
-    expect(await ch("slack").send(note("trigger"), never)).toMatchObject({ status: "error", retryable: true, retryAfterMs: 7000 });
+    expect(await ch("slack").send(note("trigger"), never)).toMatchObject({
+      status: "error",
+      retryable: true,
+      retryAfterMs: 7000,
+    });
     slack.setMode("500");
-    expect(await ch("slack").send(note("trigger"), never)).toMatchObject({ status: "error", retryable: true });
+    expect(await ch("slack").send(note("trigger"), never)).toMatchObject({
+      status: "error",
+      retryable: true,
+    });
     slack.setMode("down");
-    expect(await ch("slack").send(note("trigger"), never)).toMatchObject({ status: "error", retryable: true });
+    expect(await ch("slack").send(note("trigger"), never)).toMatchObject({
+      status: "error",
+      retryable: true,
+    });
     slack.setMode("ok");
   });
 });
 
 describe("PagerDuty Events v2", () => {
   it("triggers, updates under one dedup key, acknowledges and resolves", async () => {
-    expect(await ch("pd").send(note("trigger", "pd-inc"), never)).toMatchObject({ status: "ok", value: { ref: "pd-inc" } });
-    const trig = pd.received.at(-1)?.body as { event_action: string; dedup_key: string; payload: Record<string, unknown> };
+    expect(await ch("pd").send(note("trigger", "pd-inc"), never)).toMatchObject({
+      status: "ok",
+      value: { ref: "pd-inc" },
+    });
+    const trig = pd.received.at(-1)?.body as {
+      event_action: string;
+      dedup_key: string;
+      payload: Record<string, unknown>;
+    };
     expect(trig).toMatchObject({ event_action: "trigger", dedup_key: "pd-inc" });
-    expect(trig.payload).toMatchObject({ severity: "error", source: "checkout", summary: "P1 Checkout p99 latency above 2s" });
+    expect(trig.payload).toMatchObject({
+      severity: "error",
+      source: "checkout",
+      summary: "P1 Checkout p99 latency above 2s",
+    });
     await ch("pd").send(note("update", "pd-inc"), never);
     expect(pd.state.get("pd-inc")).toMatchObject({ status: "triggered", events: 2 });
     await ch("pd").send(note("acknowledge", "pd-inc"), never);
     expect(pd.state.get("pd-inc")?.status).toBe("acknowledged");
     await ch("pd").send(note("resolve", "pd-inc"), never);
     expect(pd.state.get("pd-inc")?.status).toBe("resolved");
-    expect(pd.received.at(-1)?.body).toEqual({ routing_key: FAKE_PD_ROUTING_KEY, event_action: "resolve", dedup_key: "pd-inc" });
+    expect(pd.received.at(-1)?.body).toEqual({
+      routing_key: FAKE_PD_ROUTING_KEY,
+      event_action: "resolve",
+      dedup_key: "pd-inc",
+    });
   });
 
   it("treats a 400 invalid event as permanent", async () => {
     const bad = createChannels(
-      notifyConfigSchema.parse({ receiver: "pd", channels: [{ name: "pd", type: "pagerduty", routing_key: "wrong-key", url: pd.url }] }),
+      notifyConfigSchema.parse({
+        receiver: "pd",
+        channels: [{ name: "pd", type: "pagerduty", routing_key: "wrong-key", url: pd.url }],
+      }),
       { env: {}, refs },
     );
     if (bad.status !== "ok") throw new Error("setup");
@@ -168,13 +208,20 @@ describe("Opsgenie", () => {
     expect((await ch("og").send(note("trigger", "og-inc"), never)).status).toBe("ok");
     const created = og.received.at(-1);
     expect(created?.headers["authorization"]).toBe(`GenieKey ${FAKE_OPSGENIE_KEY}`);
-    expect(created?.body).toMatchObject({ alias: "og-inc", priority: "P2", message: "P1 Checkout p99 latency above 2s" });
+    expect(created?.body).toMatchObject({
+      alias: "og-inc",
+      priority: "P2",
+      message: "P1 Checkout p99 latency above 2s",
+    });
     await ch("og").send(note("update", "og-inc"), never);
     expect(og.state.get("og-inc")).toMatchObject({ status: "open", events: 2 });
     await ch("og").send(note("acknowledge", "og-inc"), never);
     expect(og.received.at(-1)?.path).toBe("/v2/alerts/og-inc/acknowledge");
     await ch("og").send(note("resolve", "og-inc"), never);
-    expect(og.received.at(-1)).toMatchObject({ path: "/v2/alerts/og-inc/close", query: { identifierType: "alias" } });
+    expect(og.received.at(-1)).toMatchObject({
+      path: "/v2/alerts/og-inc/close",
+      query: { identifierType: "alias" },
+    });
     expect(og.state.get("og-inc")?.status).toBe("closed");
   });
 
@@ -214,16 +261,26 @@ describe("Email over SMTP", () => {
     const n = note("trigger", "mail-inc");
     expect((await ch("mail").send(n, never)).status).toBe("ok");
     const mail = smtp.received.at(-1);
-    expect(mail).toMatchObject({ from: "novasre@example.com", to: ["oncall@example.com"], subject: "[TRIGGERED] P1 Checkout p99 latency above 2s" });
+    expect(mail).toMatchObject({
+      from: "novasre@example.com",
+      to: ["oncall@example.com"],
+      subject: "[TRIGGERED] P1 Checkout p99 latency above 2s",
+    });
     expect(mail?.messageId).toBe(`<${n.idempotencyKey}@novasre>`);
     expect(mail?.raw).toContain("checkout p99 latency 2.4s");
   });
 
   it("retries on a 4xx SMTP reply and gives up on 5xx", async () => {
     smtp.setMode("451");
-    expect(await ch("mail").send(note("trigger", "m2"), never)).toMatchObject({ status: "error", retryable: true });
+    expect(await ch("mail").send(note("trigger", "m2"), never)).toMatchObject({
+      status: "error",
+      retryable: true,
+    });
     smtp.setMode("550");
-    expect(await ch("mail").send(note("trigger", "m3"), never)).toMatchObject({ status: "error", retryable: false });
+    expect(await ch("mail").send(note("trigger", "m3"), never)).toMatchObject({
+      status: "error",
+      retryable: false,
+    });
     smtp.setMode("ok");
   });
 });
@@ -243,9 +300,14 @@ describe("Signed webhook", () => {
     const sig = signWebhook("s3cret", ts, '{"a":1}');
     const base = { secret: "s3cret", body: '{"a":1}', timestamp: String(ts), signature: sig, now };
     expect(verifyWebhookSignature(base).status).toBe("ok");
-    expect(verifyWebhookSignature({ ...base, body: '{"a":2}' })).toMatchObject({ status: "error", error: "signature mismatch" });
+    expect(verifyWebhookSignature({ ...base, body: '{"a":2}' })).toMatchObject({
+      status: "error",
+      error: "signature mismatch",
+    });
     expect(verifyWebhookSignature({ ...base, secret: "other" }).status).toBe("error");
-    expect(verifyWebhookSignature({ ...base, now: now + 10 * 60_000 })).toMatchObject({ error: "timestamp outside tolerance" });
+    expect(verifyWebhookSignature({ ...base, now: now + 10 * 60_000 })).toMatchObject({
+      error: "timestamp outside tolerance",
+    });
     expect(verifyWebhookSignature({ ...base, signature: undefined }).status).toBe("error");
   });
 });

@@ -28,7 +28,13 @@ export interface EmailChannelOptions {
   renderHtml: (n: Notification) => string;
 }
 
-export function emailMessage(n: Notification, msg: RenderedMessage, html: string, from: string, to: string[]) {
+export function emailMessage(
+  n: Notification,
+  msg: RenderedMessage,
+  html: string,
+  from: string,
+  to: string[],
+) {
   return {
     from,
     to,
@@ -90,7 +96,9 @@ export class EmailChannel implements Channel {
 /** SMTP 4xx replies are transient by definition (RFC 5321); 5xx are permanent; socket trouble is transient. */
 export function classifySmtpError(name: string, e: unknown): Result<never> {
   const err = e as { responseCode?: number; code?: string; message?: string };
-  const msg = `email ${name}: ${err.code ?? "error"} ${err.responseCode ?? ""} ${err.message ?? String(e)}`.replace(/\s+/g, " ").trim();
+  const msg = `email ${name}: ${err.code ?? "error"} ${err.responseCode ?? ""} ${err.message ?? String(e)}`
+    .replace(/\s+/g, " ")
+    .trim();
   if (typeof err.responseCode === "number") return fail(msg, err.responseCode < 500);
   // EAUTH / EENVELOPE / EMESSAGE are problems with what we send or how we log in: retrying will not help.
   if (err.code === "EAUTH" || err.code === "EENVELOPE" || err.code === "EMESSAGE") return fail(msg, false);

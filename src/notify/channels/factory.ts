@@ -31,7 +31,8 @@ export function createChannels(cfg: NotifyConfig, deps: ChannelDeps): Result<Map
     const secret = (field: string, envName: string | undefined): string | undefined => {
       if (envName === undefined) return undefined;
       const v = deps.env[envName];
-      if (v === undefined || v === "") errors.push(`notify.channels[${i}].${field}: environment variable ${envName} is not set`);
+      if (v === undefined || v === "")
+        errors.push(`notify.channels[${i}].${field}: environment variable ${envName} is not set`);
       return v;
     };
     const tpl = compileChannelTemplates(cfg, c);
@@ -65,11 +66,15 @@ function build(
     }
     case "pagerduty": {
       const routingKey = c.routing_key ?? secret("routing_key_env", c.routing_key_env);
-      return routingKey ? new PagerDutyChannel({ name: c.name, url: c.url, routingKey, timeoutMs, render }) : undefined;
+      return routingKey
+        ? new PagerDutyChannel({ name: c.name, url: c.url, routingKey, timeoutMs, render })
+        : undefined;
     }
     case "opsgenie": {
       const apiKey = secret("api_key_env", c.api_key_env);
-      return apiKey ? new OpsgenieChannel({ name: c.name, url: c.url, apiKey, timeoutMs, render }) : undefined;
+      return apiKey
+        ? new OpsgenieChannel({ name: c.name, url: c.url, apiKey, timeoutMs, render })
+        : undefined;
     }
     case "jira": {
       const token = secret("jira.token_env", c.jira.token_env);
@@ -108,7 +113,16 @@ function build(
     }
     case "webhook": {
       const s = secret("webhook.secret_env", c.webhook.secret_env);
-      return s ? new WebhookChannel({ name: c.name, url: c.webhook.url, secret: s, timeoutMs, render, ...(deps.now ? { now: deps.now } : {}) }) : undefined;
+      return s
+        ? new WebhookChannel({
+            name: c.name,
+            url: c.webhook.url,
+            secret: s,
+            timeoutMs,
+            render,
+            ...(deps.now ? { now: deps.now } : {}),
+          })
+        : undefined;
     }
   }
 }
@@ -117,9 +131,17 @@ function build(
  * What a channel would send for a notification, without sending and without secrets (placeholders
  * name the env var instead). Used by `novasre notify preview`.
  */
-export function previewChannel(cfg: Pick<NotifyConfig, "channels" | "templates">, channelName: string, n: Notification): Result<ChannelPreview> {
+export function previewChannel(
+  cfg: Pick<NotifyConfig, "channels" | "templates">,
+  channelName: string,
+  n: Notification,
+): Result<ChannelPreview> {
   const c = cfg.channels.find((x) => x.name === channelName);
-  if (!c) return fail(`unknown channel ${JSON.stringify(channelName)} (declared: ${cfg.channels.map((x) => x.name).join(", ") || "none"})`, false);
+  if (!c)
+    return fail(
+      `unknown channel ${JSON.stringify(channelName)} (declared: ${cfg.channels.map((x) => x.name).join(", ") || "none"})`,
+      false,
+    );
   const tpl = compileChannelTemplates(cfg, c);
   if (tpl.status === "error") return tpl;
   const msg = renderMessage(tpl.value, c.type, n);
@@ -135,11 +157,17 @@ export function previewChannel(cfg: Pick<NotifyConfig, "channels" | "templates">
     case "opsgenie":
       payload =
         n.kind === "acknowledge" || n.kind === "resolve"
-          ? { path: `/v2/alerts/${opsgenieAlias(n)}/${n.kind === "resolve" ? "close" : "acknowledge"}?identifierType=alias`, body: { source: "NovaCron SRE", note: msg.title } }
+          ? {
+              path: `/v2/alerts/${opsgenieAlias(n)}/${n.kind === "resolve" ? "close" : "acknowledge"}?identifierType=alias`,
+              body: { source: "NovaCron SRE", note: msg.title },
+            }
           : opsgenieCreatePayload(n, msg);
       break;
     case "jira":
-      payload = n.kind === "trigger" ? jiraCreatePayload(n, msg, c.jira.project, c.jira.issue_type) : { comment: { body: adfDocument(msg.text) } };
+      payload =
+        n.kind === "trigger"
+          ? jiraCreatePayload(n, msg, c.jira.project, c.jira.issue_type)
+          : { comment: { body: adfDocument(msg.text) } };
       break;
     case "email":
       payload = emailMessage(n, msg, renderHtml(tpl.value, n), c.smtp.from, c.smtp.to);

@@ -46,7 +46,12 @@ export async function vendorRequest(
     });
   } catch (e) {
     const err = e as Error & { cause?: { code?: string } };
-    const reason = err.name === "TimeoutError" ? `timed out after ${timeoutMs}ms` : err.name === "AbortError" ? "aborted" : (err.cause?.code ?? err.message);
+    const reason =
+      err.name === "TimeoutError"
+        ? `timed out after ${timeoutMs}ms`
+        : err.name === "AbortError"
+          ? "aborted"
+          : (err.cause?.code ?? err.message);
     return fail(`${what}: ${reason}`, true);
   }
   let body = "";

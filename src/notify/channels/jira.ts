@@ -16,7 +16,11 @@ export function adfDocument(text: string) {
   return {
     type: "doc",
     version: 1,
-    content: lines.map((line) => (line.trim() === "" ? { type: "paragraph", content: [] } : { type: "paragraph", content: [{ type: "text", text: line }] })),
+    content: lines.map((line) =>
+      line.trim() === ""
+        ? { type: "paragraph", content: [] }
+        : { type: "paragraph", content: [{ type: "text", text: line }] },
+    ),
   };
 }
 
@@ -71,7 +75,11 @@ export class JiraChannel implements Channel {
       `${this.base}${path}`,
       {
         method,
-        headers: { authorization: this.auth, accept: "application/json", ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+        headers: {
+          authorization: this.auth,
+          accept: "application/json",
+          ...(body !== undefined ? { "content-type": "application/json" } : {}),
+        },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       },
       this.opts.timeoutMs,
@@ -87,12 +95,24 @@ export class JiraChannel implements Channel {
       return this.transition(issueKey, signal);
     }
     if (issueKey) {
-      const r = await this.call("comment", "POST", `/rest/api/3/issue/${encodeURIComponent(issueKey)}/comment`, signal, { body: adfDocument(`${msg.title}\n\n${msg.text}`) });
+      const r = await this.call(
+        "comment",
+        "POST",
+        `/rest/api/3/issue/${encodeURIComponent(issueKey)}/comment`,
+        signal,
+        { body: adfDocument(`${msg.title}\n\n${msg.text}`) },
+      );
       return r.status === "error" ? r : ok({ ref: issueKey });
     }
     // Nothing to acknowledge on an issue that was never created.
     if (n.kind === "acknowledge") return ok({});
-    const r = await this.call("create", "POST", "/rest/api/3/issue", signal, jiraCreatePayload(n, msg, this.opts.project, this.opts.issueType));
+    const r = await this.call(
+      "create",
+      "POST",
+      "/rest/api/3/issue",
+      signal,
+      jiraCreatePayload(n, msg, this.opts.project, this.opts.issueType),
+    );
     if (r.status === "error") return r;
     let key: string | undefined;
     try {
@@ -116,10 +136,15 @@ export class JiraChannel implements Channel {
       return fail(`jira ${this.name} transitions: response is not JSON`, true);
     }
     const want = this.opts.resolveTransition.toLowerCase();
-    const t = transitions.find((x) => x.name.toLowerCase() === want) ?? transitions.find((x) => x.to?.name?.toLowerCase() === want);
+    const t =
+      transitions.find((x) => x.name.toLowerCase() === want) ??
+      transitions.find((x) => x.to?.name?.toLowerCase() === want);
     if (!t) {
       // Already in the target status (a human closed it) shows up as the transition being absent.
-      return fail(`jira ${this.name}: no transition named ${JSON.stringify(this.opts.resolveTransition)} on ${issueKey} (available: ${transitions.map((x) => x.name).join(", ") || "none"})`, false);
+      return fail(
+        `jira ${this.name}: no transition named ${JSON.stringify(this.opts.resolveTransition)} on ${issueKey} (available: ${transitions.map((x) => x.name).join(", ") || "none"})`,
+        false,
+      );
     }
     const r = await this.call("transition", "POST", path, signal, { transition: { id: t.id } });
     return r.status === "error" ? r : ok({ ref: issueKey });

@@ -10,13 +10,20 @@ const OG_ALIAS_MAX_CHARS = 512;
 const OG_DESCRIPTION_MAX_CHARS = 15_000;
 const OG_MAX_TAGS = 20;
 const OG_TAG_MAX_CHARS = 50;
-export const OG_PRIORITY: Record<Severity, "P1" | "P2" | "P3" | "P4"> = { P0: "P1", P1: "P2", P2: "P3", P3: "P4" };
+export const OG_PRIORITY: Record<Severity, "P1" | "P2" | "P3" | "P4"> = {
+  P0: "P1",
+  P1: "P2",
+  P2: "P3",
+  P3: "P4",
+};
 
 export function opsgenieCreatePayload(n: Notification, msg: RenderedMessage) {
   const details: Record<string, string> = { incident_id: n.incident.id, incident_status: n.incident.status };
   if (n.incident.url) details["incident_url"] = n.incident.url;
   for (const [k, v] of Object.entries(n.commonLabels)) details[`label_${k}`] = v;
-  const tags = [n.incident.severity, ...n.incident.services].map((t) => t.slice(0, OG_TAG_MAX_CHARS)).slice(0, OG_MAX_TAGS);
+  const tags = [n.incident.severity, ...n.incident.services]
+    .map((t) => t.slice(0, OG_TAG_MAX_CHARS))
+    .slice(0, OG_MAX_TAGS);
   return {
     message: truncate(msg.title || n.incident.title, OG_MESSAGE_MAX_CHARS),
     alias: opsgenieAlias(n),
@@ -64,7 +71,13 @@ export class OpsgenieChannel implements Channel {
     } else {
       body = opsgenieCreatePayload(n, this.opts.render(n));
     }
-    const r = await vendorRequest(`opsgenie ${this.name}`, url, { method: "POST", headers, body: JSON.stringify(body) }, this.opts.timeoutMs, signal);
+    const r = await vendorRequest(
+      `opsgenie ${this.name}`,
+      url,
+      { method: "POST", headers, body: JSON.stringify(body) },
+      this.opts.timeoutMs,
+      signal,
+    );
     if (r.status === "error") return r;
     try {
       const parsed = JSON.parse(r.value.body) as { requestId?: string };

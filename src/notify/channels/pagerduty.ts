@@ -16,7 +16,8 @@ export const PD_SEVERITY: Record<Severity, "critical" | "error" | "warning" | "i
 
 export function pagerdutyPayload(n: Notification, msg: RenderedMessage, routingKey: string) {
   const dedup_key = n.incident.key.slice(0, PD_DEDUP_KEY_MAX_CHARS);
-  if (n.kind === "acknowledge" || n.kind === "resolve") return { routing_key: routingKey, event_action: n.kind, dedup_key };
+  if (n.kind === "acknowledge" || n.kind === "resolve")
+    return { routing_key: routingKey, event_action: n.kind, dedup_key };
   const common = n.commonLabels;
   const payload: Record<string, unknown> = {
     summary: truncate(msg.title || n.incident.title, PD_SUMMARY_MAX_CHARS),
@@ -28,10 +29,16 @@ export function pagerdutyPayload(n: Notification, msg: RenderedMessage, routingK
       incident_id: n.incident.id,
       incident_status: n.incident.status,
       services: n.incident.services,
-      alerts: n.alerts.map((a) => ({ fingerprint: a.fingerprint, status: a.status, labels: a.labels, annotations: a.annotations })),
+      alerts: n.alerts.map((a) => ({
+        fingerprint: a.fingerprint,
+        status: a.status,
+        labels: a.labels,
+        annotations: a.annotations,
+      })),
     },
   };
-  const component = common["service"] ?? (n.incident.services.length > 0 ? n.incident.services.join(",") : undefined);
+  const component =
+    common["service"] ?? (n.incident.services.length > 0 ? n.incident.services.join(",") : undefined);
   if (component) payload["component"] = component;
   const group = common["team"] ?? common["job"];
   if (group) payload["group"] = group;
@@ -42,7 +49,9 @@ export function pagerdutyPayload(n: Notification, msg: RenderedMessage, routingK
     dedup_key,
     payload,
     client: "NovaCron SRE",
-    ...(n.incident.url ? { client_url: n.incident.url, links: [{ href: n.incident.url, text: "Incident" }] } : {}),
+    ...(n.incident.url
+      ? { client_url: n.incident.url, links: [{ href: n.incident.url, text: "Incident" }] }
+      : {}),
   };
 }
 

@@ -7,22 +7,41 @@ import { vendorRequest } from "./http.js";
 /** Block Kit limits: header text 150 chars, section text 3000 chars. */
 const SLACK_HEADER_MAX_CHARS = 150;
 const SLACK_SECTION_MAX_CHARS = 3000;
-const SEVERITY_EMOJI = { P0: ":red_circle:", P1: ":large_orange_circle:", P2: ":large_yellow_circle:", P3: ":white_circle:" } as const;
+const SEVERITY_EMOJI = {
+  P0: ":red_circle:",
+  P1: ":large_orange_circle:",
+  P2: ":large_yellow_circle:",
+  P3: ":white_circle:",
+} as const;
 
 export function slackPayload(n: Notification, msg: RenderedMessage) {
   const emoji = n.kind === "resolve" ? ":white_check_mark:" : SEVERITY_EMOJI[n.incident.severity];
   const blocks: unknown[] = [
-    { type: "header", text: { type: "plain_text", text: truncate(msg.title || n.incident.title, SLACK_HEADER_MAX_CHARS), emoji: true } },
+    {
+      type: "header",
+      text: {
+        type: "plain_text",
+        text: truncate(msg.title || n.incident.title, SLACK_HEADER_MAX_CHARS),
+        emoji: true,
+      },
+    },
     { type: "section", text: { type: "mrkdwn", text: truncate(msg.text || " ", SLACK_SECTION_MAX_CHARS) } },
   ];
   if (n.incident.url)
     blocks.push({
       type: "actions",
-      elements: [{ type: "button", text: { type: "plain_text", text: "Open incident" }, url: n.incident.url }],
+      elements: [
+        { type: "button", text: { type: "plain_text", text: "Open incident" }, url: n.incident.url },
+      ],
     });
   blocks.push({
     type: "context",
-    elements: [{ type: "mrkdwn", text: `${emoji} ${n.incident.severity} · ${n.incident.status} · incident ${n.incident.key}` }],
+    elements: [
+      {
+        type: "mrkdwn",
+        text: `${emoji} ${n.incident.severity} · ${n.incident.status} · incident ${n.incident.key}`,
+      },
+    ],
   });
   // `text` is the fallback shown in notifications and by clients that cannot render blocks.
   return { text: truncate(msg.title, SLACK_SECTION_MAX_CHARS), blocks };
@@ -53,7 +72,8 @@ export class SlackChannel implements Channel {
       signal,
     );
     if (r.status === "error") return r;
-    if (r.value.body.trim() !== "ok") return fail(`slack ${this.name}: unexpected response ${r.value.body.slice(0, 100)}`, false);
+    if (r.value.body.trim() !== "ok")
+      return fail(`slack ${this.name}: unexpected response ${r.value.body.slice(0, 100)}`, false);
     return ok({});
   }
 }

@@ -33,10 +33,12 @@ export function verifyWebhookSignature(args: {
   if (!args.signature || !args.timestamp) return fail("missing signature or timestamp header", false);
   if (!/^\d{1,12}$/.test(args.timestamp)) return fail("malformed timestamp", false);
   const ts = Number(args.timestamp);
-  if (Math.abs(args.now - ts * 1000) > (args.toleranceMs ?? DEFAULT_SIGNATURE_TOLERANCE_MS)) return fail("timestamp outside tolerance", false);
+  if (Math.abs(args.now - ts * 1000) > (args.toleranceMs ?? DEFAULT_SIGNATURE_TOLERANCE_MS))
+    return fail("timestamp outside tolerance", false);
   const expected = Buffer.from(signWebhook(args.secret, ts, args.body));
   const given = Buffer.from(args.signature);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return fail("signature mismatch", false);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    return fail("signature mismatch", false);
   return ok(undefined);
 }
 

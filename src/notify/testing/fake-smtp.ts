@@ -51,7 +51,9 @@ export async function startFakeSmtp(opts: { user?: string; pass?: string } = {})
       stream.on("data", (c: Buffer) => chunks.push(c));
       stream.on("end", () => {
         if (mode !== "ok") {
-          const err = new Error(mode === "451" ? "Requested action aborted: try again later" : "Mailbox unavailable") as Error & { responseCode: number };
+          const err = new Error(
+            mode === "451" ? "Requested action aborted: try again later" : "Mailbox unavailable",
+          ) as Error & { responseCode: number };
           err.responseCode = Number(mode);
           cb(err);
           return;
@@ -59,7 +61,14 @@ export async function startFakeSmtp(opts: { user?: string; pass?: string } = {})
         const raw = Buffer.concat(chunks).toString("utf8");
         const headers = unfoldHeaders(raw);
         const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : "";
-        received.push({ from, to: session.envelope.rcptTo.map((r) => r.address), raw, subject: headers["subject"] ?? "", messageId: headers["message-id"] ?? "", headers });
+        received.push({
+          from,
+          to: session.envelope.rcptTo.map((r) => r.address),
+          raw,
+          subject: headers["subject"] ?? "",
+          messageId: headers["message-id"] ?? "",
+          headers,
+        });
         cb();
       });
     },
