@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Registry } from "prom-client";
-import { ManualClock, ok, silentLogger, systemClock, type Result } from "../core/index.js";
+import { createLogger, ManualClock, ok, silentLogger, systemClock, type Result } from "../core/index.js";
 import type { Channel } from "./channels/channel.js";
 import { createChannels } from "./channels/factory.js";
 import { notifyConfigSchema } from "./config.js";
@@ -112,10 +112,7 @@ describe("OutboxWorker", () => {
     const store = new InMemoryOutboxStore();
     const clock = new ManualClock(T0 + 100);
     const logs: string[] = [];
-    const logger = silentLogger();
-    logger.error = ((obj: unknown, msg?: string) => {
-      logs.push(`${msg ?? ""} ${JSON.stringify(obj)}`);
-    }) as typeof logger.error;
+    const logger = createLogger("error", { write: (line: string) => void logs.push(line) });
     const worker = new OutboxWorker(store, channels, new RateLimiters({}, T0), clock, logger, {
       ...opts,
       maxAttempts: 3,

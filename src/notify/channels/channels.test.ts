@@ -77,7 +77,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([...channels.values()].map((c) => c.close?.()));
+  for (const c of channels.values()) await c.close?.();
   await Promise.all([slack, pd, og, jira, hook].map((v) => v.close()));
   await smtp.close();
 });

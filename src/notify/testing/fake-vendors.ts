@@ -237,7 +237,7 @@ export async function startFakeVendor(
             return { status: 422, body: { message: "alias too long" }, problem: "alias" };
           if (
             body["priority"] !== undefined &&
-            !["P1", "P2", "P3", "P4", "P5"].includes(String(body["priority"]))
+            !["P1", "P2", "P3", "P4", "P5"].includes(body["priority"] as string)
           )
             return { status: 422, body: { message: "priority invalid" }, problem: "priority" };
           const key = typeof alias === "string" ? alias : requestId;
