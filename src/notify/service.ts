@@ -68,6 +68,11 @@ export class NotifyService {
     });
   }
 
+  /** Flush whatever is due now (the internal timer does this too once started). */
+  tick(): Promise<void> {
+    return this.serial(() => this.tickNow());
+  }
+
   /** A human acknowledged or resolved the incident: tell the channels its alerts went to. */
   incidentEvent(incident: IncidentRef, kind: "acknowledge" | "resolve"): Promise<Notification[]> {
     return this.serial(async () => {
