@@ -297,3 +297,41 @@ describe("Dispatcher persistence and lifecycle", () => {
     expect(d.incidentEvent(incident("never-notified"), "acknowledge", 3 * M)).toEqual([]);
   });
 });
+
+describe("Dispatcher notification kinds", () => {
+  it("a second group of an already-notified incident is an update; a re-fire after resolve is a trigger", () => {
+    const d = new Dispatcher(config({ group_by: ["alertname"] }));
+    const inc = incident("i1");
+    d.ingest([alert("a", { alertname: "A" }, inc)], 0);
+    expect(d.tick(30 * S).map((n) => n.kind)).toEqual(["trigger"]);
+    d.ingest([alert("b", { alertname: "B" }, inc)], 1 * M);
+    expect(d.tick(1 * M + 30 * S).map((n) => n.kind)).toEqual(["update"]);
+    // A resolves while B still fires: the channel's incident stays open, so this is an update.
+    d.ingest([alert("a", { alertname: "A" }, inc, "resolved")], 2 * M);
+    expect(d.tick(5 * M + 30 * S).map((n) => n.kind)).toEqual(["update"]);
+    d.ingest([alert("b", { alertname: "B" }, inc, "resolved")], 6 * M);
+    expect(d.tick(6 * M + 30 * S).map((n) => n.kind)).toEqual(["resolve"]);
+    d.ingest([alert("a", { alertname: "A" }, inc, "firing", 20 * M)], 20 * M);
+    expect(d.tick(20 * M + 30 * S).map((n) => n.kind)).toEqual(["trigger"]);
+  });
+
+  it("records a muting on the timeline once, not at every flush", () => {
+    const d = new Dispatcher(config());
+    d.setSilences([
+      {
+        id: "s1",
+        matchers: [m('alertname="Noisy"')],
+        startsAt: 0,
+        endsAt: 24 * 60 * M,
+        createdBy: "ana",
+        comment: "known",
+      },
+    ]);
+    d.ingest(
+      [alert("n", { alertname: "Noisy" }, incident("i1")), alert("q", { alertname: "Real" }, incident("i1"))],
+      0,
+    );
+    for (let t = 30 * S; t < 60 * M; t += 5 * M) d.tick(t);
+    expect(d.drainEvents().filter((e) => e.kind === "alerts_muted")).toHaveLength(1);
+  });
+});

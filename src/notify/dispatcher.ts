@@ -30,6 +30,8 @@ interface GroupState {
   /** Fingerprints notified as firing / resolved in the last notification. */
   lastFiring: string[];
   lastResolved: string[];
+  /** Fingerprints muted at the last flush, so the timeline hears of each muting once. */
+  lastMuted?: string[];
   seq: number;
 }
 
@@ -228,16 +230,22 @@ export class Dispatcher {
       entry.fps.push(a.fingerprint);
       muted.set(mk, entry);
     }
+    const previouslyMuted = new Set(g.lastMuted ?? []);
+    const nowMuted: string[] = [];
     for (const m of muted.values()) {
+      nowMuted.push(...m.fps);
+      const fresh = m.fps.filter((fp) => !previouslyMuted.has(fp));
+      if (fresh.length === 0) continue;
       this.events.push({
         kind: "alerts_muted",
         reason: m.reason,
         ...(m.silenceId !== undefined ? { silenceId: m.silenceId } : {}),
         incidentId: g.incident.id,
-        fingerprints: m.fps,
+        fingerprints: fresh,
         at: now,
       });
     }
+    g.lastMuted = nowMuted;
 
     // Resolved alerts are reported at most once: they leave the group after this flush either way.
     for (const a of all) if (a.status === "resolved") this.removeFromGroup(g, a.fingerprint);
@@ -270,7 +278,9 @@ export class Dispatcher {
           commonAnnotations: commonOf(kept.map((a) => a.annotations)),
           createdAt: now,
         };
-        this.rememberTarget(g.incident.id, { route: g.route, channel: g.receiver });
+        // After a resolve the channel is done with this incident: a re-fire starts over with a trigger.
+        if (kind === "resolve") this.forgetTarget(g.incident.id, g.receiver);
+        else this.rememberTarget(g.incident.id, { route: g.route, channel: g.receiver });
       }
     }
     if (Object.keys(g.alerts).length === 0) this.groups.delete(g.key);
@@ -290,7 +300,11 @@ export class Dispatcher {
   }
 
   private kindFor(g: GroupState, firingCount: number): NotificationKind {
-    if (firingCount > 0) return g.seq === 1 ? "trigger" : "update";
+    if (firingCount > 0) {
+      // "trigger" only when this channel has not yet heard of the incident (from any group).
+      const known = this.incidents.get(g.incident.id)?.some((t) => t.channel === g.receiver) ?? false;
+      return known ? "update" : "trigger";
+    }
     // The receiver's incident (PD dedup key, Opsgenie alias) spans every group of this incident on
     // this channel: resolve it only when none of them still has alerts firing.
     for (const other of this.groups.values()) {
@@ -313,6 +327,12 @@ export class Dispatcher {
     const list = this.incidents.get(incidentId) ?? [];
     if (!list.some((x) => x.channel === t.channel)) list.push(t);
     this.incidents.set(incidentId, list);
+  }
+
+  private forgetTarget(incidentId: string, channel: string): void {
+    const list = (this.incidents.get(incidentId) ?? []).filter((t) => t.channel !== channel);
+    if (list.length > 0) this.incidents.set(incidentId, list);
+    else this.incidents.delete(incidentId);
   }
 
   /**
