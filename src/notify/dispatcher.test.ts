@@ -335,3 +335,16 @@ describe("Dispatcher notification kinds", () => {
     expect(d.drainEvents().filter((e) => e.kind === "alerts_muted")).toHaveLength(1);
   });
 });
+
+describe("Dispatcher resolution routing", () => {
+  it("sends a resolution to where the alert fired even if it would now route elsewhere", () => {
+    const d = new Dispatcher(
+      config({ routes: [{ matchers: ['incident_status="triggered"'], receiver: "pd" }] }),
+    );
+    const inc = incident("i1");
+    d.ingest([alert("a", { alertname: "X" }, inc)], 0);
+    expect(d.tick(30 * S).map((n) => n.channel)).toEqual(["pd"]);
+    d.ingest([alert("a", { alertname: "X" }, { ...inc, status: "mitigated" }, "resolved")], 1 * M);
+    expect(d.tick(5 * M + 30 * S).map((n) => [n.channel, n.kind])).toEqual([["pd", "resolve"]]);
+  });
+});

@@ -141,9 +141,21 @@ export class Dispatcher {
         g.incident = a.incident;
         keys.add(key);
       }
-      // An alert that moved (e.g. its incident was merged into another) leaves its old groups quietly.
       const before = this.alertGroups.get(a.fingerprint);
-      if (before) for (const k of before) if (!keys.has(k)) this.dropAlert(k, a.fingerprint);
+      if (before) {
+        for (const k of before) {
+          if (keys.has(k)) continue;
+          const g = this.groups.get(k);
+          if (a.status === "resolved" && g) {
+            // A resolution goes wherever the firing alert went, even if its labels now route elsewhere.
+            g.alerts[a.fingerprint] = a;
+            keys.add(k);
+          } else {
+            // A firing alert that moved (e.g. its incident was merged) leaves its old groups quietly.
+            this.dropAlert(k, a.fingerprint);
+          }
+        }
+      }
       if (keys.size > 0) this.alertGroups.set(a.fingerprint, keys);
       else this.alertGroups.delete(a.fingerprint);
     }
