@@ -76,3 +76,14 @@ describe("notifyConfigSchema", () => {
     expect(errs.some((e) => e.startsWith("templates.slack.text: section {{#firing}}"))).toBe(true);
   });
 });
+
+describe("notifyConfigSchema as part of the config file", () => {
+  it("nests with prefault({}) and converts to JSON Schema for editors", async () => {
+    const { z } = await import("zod");
+    const root = z.object({ notify: notifyConfigSchema.prefault({}) });
+    expect(root.parse({}).notify.channels).toEqual([]);
+    const js = JSON.stringify(z.toJSONSchema(root, { io: "input", unrepresentable: "any" }));
+    expect(js).toContain("inhibit_rules");
+    expect(js).toContain("resolve_transition");
+  });
+});

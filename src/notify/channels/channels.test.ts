@@ -246,6 +246,31 @@ describe("Jira REST v3", () => {
     expect(jira.requests.filter((q) => q.status >= 400)).toEqual([]);
   });
 
+  it("finds an issue created by an attempt whose reply was lost instead of creating another", async () => {
+    const first = await ch("jira").send(note("trigger", "jira-lost"), never);
+    const key = first.status === "ok" ? (first.value.ref as string) : "";
+    // The ref was never stored (say the process died before it could): the retry must reuse the issue.
+    const fresh = createChannels(
+      notifyConfigSchema.parse({
+        receiver: "jira",
+        channels: [
+          {
+            name: "jira",
+            type: "jira",
+            jira: { url: jira.url, project: "OPS", user: FAKE_JIRA_USER, token_env: "T" },
+          },
+        ],
+      }),
+      { env: { T: FAKE_JIRA_TOKEN }, refs: new InMemoryRefStore() },
+    );
+    if (fresh.status !== "ok") throw new Error("setup");
+    const again = await fresh.value.get("jira")!.send(note("trigger", "jira-lost"), never);
+    expect(again).toMatchObject({ status: "ok", value: { ref: key } });
+    const created = jira.received.filter((q) => q.method === "POST" && q.path === "/rest/api/3/issue");
+    expect(created.filter((q) => JSON.stringify(q.body).includes("novasre-jira-lost"))).toHaveLength(1);
+    expect(jira.state.get(key)?.comments).toBe(1);
+  });
+
   it("reports a missing transition as a permanent error naming the available ones", async () => {
     const r = await ch("jira").send(note("trigger", "jira-2"), never);
     const key = r.status === "ok" ? (r.value.ref as string) : "";

@@ -106,6 +106,21 @@ export class JiraChannel implements Channel {
     }
     // Nothing to acknowledge on an issue that was never created.
     if (n.kind === "acknowledge") return ok({});
+    // Jira has no idempotency key: if an earlier create timed out after Jira made the issue, find it
+    // by its incident label instead of creating a second one.
+    const found = await this.findByLabel(n.incident.key, signal);
+    if (found.status === "error") return found;
+    if (found.value !== undefined) {
+      await this.opts.refs.set(this.name, n.incident.key, found.value);
+      const c = await this.call(
+        "comment",
+        "POST",
+        `/rest/api/3/issue/${encodeURIComponent(found.value)}/comment`,
+        signal,
+        { body: adfDocument(`${msg.title}\n\n${msg.text}`) },
+      );
+      return c.status === "error" ? c : ok({ ref: found.value });
+    }
     const r = await this.call(
       "create",
       "POST",
@@ -123,6 +138,23 @@ export class JiraChannel implements Channel {
     if (!key) return fail(`jira ${this.name} create: response has no issue key`, false);
     await this.opts.refs.set(this.name, n.incident.key, key);
     return ok({ ref: key });
+  }
+
+  private async findByLabel(incidentKey: string, signal: AbortSignal): Promise<Result<string | undefined>> {
+    const jql = `project = "${this.opts.project.replace(/"/g, "")}" AND labels = "${jiraLabel(incidentKey)}" ORDER BY created ASC`;
+    const r = await this.call(
+      "search",
+      "GET",
+      `/rest/api/3/search/jql?jql=${encodeURIComponent(jql)}&fields=key&maxResults=1`,
+      signal,
+    );
+    if (r.status === "error") return r;
+    try {
+      const issues = (JSON.parse(r.value.body) as { issues?: { key?: string }[] }).issues ?? [];
+      return ok(issues[0]?.key);
+    } catch {
+      return fail(`jira ${this.name} search: response is not JSON`, true);
+    }
   }
 
   private async transition(issueKey: string, signal: AbortSignal): Promise<Result<{ ref?: string }>> {

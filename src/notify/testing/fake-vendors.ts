@@ -308,6 +308,19 @@ export async function startFakeVendor(
             },
           };
         }
+        if (method === "GET" && path === "/rest/api/3/search/jql") {
+          const jql = query.get("jql") ?? "";
+          const label = /labels\s*=\s*"([^"]+)"/.exec(jql)?.[1];
+          if (!label)
+            return { status: 400, body: { errorMessages: ["Error in the JQL Query"] }, problem: "jql" };
+          const issues = [...state.entries()]
+            .filter(([, v]) => {
+              const f = (v.data as { fields?: { labels?: unknown } }).fields;
+              return Array.isArray(f?.labels) && f.labels.includes(label);
+            })
+            .map(([key]) => ({ id: key, key }));
+          return { status: 200, body: { issues, isLast: true } };
+        }
         const m = /^\/rest\/api\/3\/issue\/([^/]+)\/(transitions|comment)$/.exec(path);
         if (!m) return { status: 404, body: { errorMessages: ["Not found"] }, problem: "path" };
         const issue = state.get(decodeURIComponent(m[1] as string));
