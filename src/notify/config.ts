@@ -17,6 +17,11 @@ export const DEFAULT_OUTBOX_BACKOFF_MAX_MS = 5 * 60_000;
 /** Longer than any channel timeout, so a live worker never loses its claim mid-send. */
 export const DEFAULT_OUTBOX_LEASE_MS = 60_000;
 
+const positiveDuration = (def: number) =>
+  durationSchema()
+    .refine((v) => v > 0, "must be greater than 0")
+    .default(def);
+
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name");
 const httpUrl = z.url({ protocol: /^https?$/ });
 
@@ -29,7 +34,7 @@ export type RateLimitConfig = z.infer<typeof rateLimitSchema>;
 const channelBase = {
   name: z.string().regex(/^[A-Za-z0-9_.-]+$/, "use letters, digits, '_', '.', '-'"),
   rate_limit: rateLimitSchema.optional(),
-  timeout: durationSchema().default(DEFAULT_CHANNEL_TIMEOUT_MS),
+  timeout: positiveDuration(DEFAULT_CHANNEL_TIMEOUT_MS),
 };
 
 const slackChannel = z.strictObject({
@@ -159,12 +164,12 @@ export const channelTemplateSchema = z.strictObject({
 });
 
 export const outboxConfigSchema = z.strictObject({
-  poll_interval: durationSchema().default(DEFAULT_OUTBOX_POLL_INTERVAL_MS),
+  poll_interval: positiveDuration(DEFAULT_OUTBOX_POLL_INTERVAL_MS),
   /** 0 = never give up on retryable errors. */
   max_attempts: z.number().int().nonnegative().default(DEFAULT_OUTBOX_MAX_ATTEMPTS),
-  backoff_initial: durationSchema().default(DEFAULT_OUTBOX_BACKOFF_INITIAL_MS),
+  backoff_initial: positiveDuration(DEFAULT_OUTBOX_BACKOFF_INITIAL_MS),
   backoff_max: durationSchema().default(DEFAULT_OUTBOX_BACKOFF_MAX_MS),
-  lease: durationSchema().default(DEFAULT_OUTBOX_LEASE_MS),
+  lease: positiveDuration(DEFAULT_OUTBOX_LEASE_MS),
 });
 export type OutboxConfig = z.output<typeof outboxConfigSchema>;
 
