@@ -348,3 +348,22 @@ describe("Dispatcher resolution routing", () => {
     expect(d.tick(5 * M + 30 * S).map((n) => [n.channel, n.kind])).toEqual([["pd", "resolve"]]);
   });
 });
+
+describe("Dispatcher repeated resolutions", () => {
+  it("reports a resolution once even if the source sends it again, and ignores unknown ones", () => {
+    const d = new Dispatcher(config());
+    const inc = incident("i1");
+    d.ingest([alert("a", { alertname: "A" }, inc), alert("b", { alertname: "B" }, inc)], 0);
+    expect(d.tick(30 * S)).toHaveLength(1);
+    d.ingest([alert("a", { alertname: "A" }, inc, "resolved")], 1 * M);
+    expect(d.tick(5 * M + 30 * S)[0]?.alerts.map((x) => `${x.fingerprint}:${x.status}`)).toEqual([
+      "a:resolved",
+      "b:firing",
+    ]);
+    d.ingest(
+      [alert("a", { alertname: "A" }, inc, "resolved"), alert("zz", { alertname: "Z" }, inc, "resolved")],
+      6 * M,
+    );
+    expect(d.tick(10 * M + 30 * S)).toEqual([]);
+  });
+});

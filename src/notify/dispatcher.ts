@@ -116,9 +116,10 @@ export class Dispatcher {
         const groupLabels = groupLabelsFor(r, a.labels);
         const key = `${r.path}|${labelsToString(groupLabels)}|${a.incident.id}`;
         let g = this.groups.get(key);
+        // A resolution matters only where the alert is known to be firing; a repeated or unknown one
+        // (sources re-send resolved alerts) would otherwise be reported again.
+        if (a.status === "resolved" && !(g && Object.hasOwn(g.alerts, a.fingerprint))) continue;
         if (!g) {
-          // A resolved alert for a group that does not exist would only be dropped at its first flush.
-          if (a.status === "resolved") continue;
           g = {
             key,
             route: r.path,
