@@ -41,7 +41,7 @@ export type { DispatcherSnapshot, DispatcherEvent } from "./dispatcher.js";
 export { compileRoutes, matchRoutes, routingLabels, effectiveRepeatMs, ROOT_ROUTE_PATH } from "./routing.js";
 export type { CompiledRoute } from "./routing.js";
 export { silenceInputSchema, silenceActive, findSilence } from "./silences.js";
-export type { Silence, SilenceInput } from "./silences.js";
+export type { Silence, SilenceInput, SilenceStore } from "./silences.js";
 export { isInhibited } from "./inhibit.js";
 
 export { parseTemplate, renderTemplate, htmlEscape, slackEscape, noEscape } from "./template.js";

@@ -21,6 +21,11 @@ export interface OutboxWorkerOptions {
   /** [0,1) source for backoff jitter; injectable for deterministic tests. */
   random?: () => number;
   metrics?: NotifyMetrics;
+  /** Told of each final outcome (sent, or dead), e.g. to record it on the incident timeline. */
+  onDelivered?: (
+    item: OutboxItem,
+    outcome: { status: "sent"; ref?: string } | { status: "dead"; error: string },
+  ) => Promise<void>;
 }
 
 export function outboxWorkerOptions(
@@ -60,7 +65,10 @@ export function backoffMs(attempts: number, initialMs: number, maxMs: number, ra
  * channel that is down is probed by one item, not hammered by all, and order is kept.
  */
 export class OutboxWorker {
-  private readonly opts: Required<Omit<OutboxWorkerOptions, "metrics">> & { metrics: NotifyMetrics };
+  private readonly opts: Required<Omit<OutboxWorkerOptions, "metrics" | "onDelivered">> & {
+    metrics: NotifyMetrics;
+    onDelivered?: OutboxWorkerOptions["onDelivered"];
+  };
   private running = false;
   private loop: Promise<void> | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
@@ -134,6 +142,10 @@ export class OutboxWorker {
       const done = this.clock.now();
       if (r.status === "ok") {
         await this.store.markSent(item.id, done, r.value.ref);
+        await this.report(
+          item,
+          r.value.ref === undefined ? { status: "sent" } : { status: "sent", ref: r.value.ref },
+        );
         this.opts.metrics.sent(name);
         result.sent += 1;
         continue;
@@ -165,8 +177,21 @@ export class OutboxWorker {
     }
   }
 
+  private async report(
+    item: OutboxItem,
+    outcome: Parameters<NonNullable<OutboxWorkerOptions["onDelivered"]>>[1],
+  ): Promise<void> {
+    try {
+      await this.opts.onDelivered?.(item, outcome);
+    } catch (e) {
+      // The notification is delivered and marked; a failed record of it must not make it resend.
+      this.logger.warn({ err: e, outboxId: item.id }, "recording a delivery failed");
+    }
+  }
+
   private async dead(item: OutboxItem, now: number, error: string, result: RunResult): Promise<void> {
     await this.store.markDead(item.id, now, error);
+    await this.report(item, { status: "dead", error });
     this.logger.error(
       {
         channel: item.channel,

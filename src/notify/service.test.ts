@@ -53,6 +53,9 @@ function setup(clock: ManualClock, store: InMemoryOutboxStore, snapshots: { s?: 
   });
 }
 
+// The machine may be busy with other suites; give delivery time without slowing the passing case.
+const WAIT = { timeout: 15_000, interval: 20 };
+
 describe("NotifyService end to end", () => {
   it("pages once per incident: a joining alert updates the PagerDuty incident, ack and resolve follow", async () => {
     const clock = new ManualClock(T0);
@@ -90,17 +93,20 @@ describe("NotifyService end to end", () => {
     clock.advance(5 * 60_000);
     await svc2.tick();
     // From here the started service's own worker loop delivers.
-    await vi.waitFor(() => expect(pd.state.get("e2e-key")).toMatchObject({ status: "triggered", events: 2 }));
+    await vi.waitFor(
+      () => expect(pd.state.get("e2e-key")).toMatchObject({ status: "triggered", events: 2 }),
+      WAIT,
+    );
     expect(pd.received.filter((r) => (r.body as { dedup_key: string }).dedup_key === "e2e-key")).toHaveLength(
       2,
     );
 
     await svc2.incidentEvent({ ...inc, status: "acknowledged" }, "acknowledge");
-    await vi.waitFor(() => expect(pd.state.get("e2e-key")?.status).toBe("acknowledged"));
+    await vi.waitFor(() => expect(pd.state.get("e2e-key")?.status).toBe("acknowledged"), WAIT);
 
     await svc2.incidentEvent({ ...inc, status: "resolved" }, "resolve");
-    await vi.waitFor(() => expect(pd.state.get("e2e-key")?.status).toBe("resolved"));
-    await vi.waitFor(() => expect(slack.received).toHaveLength(4));
+    await vi.waitFor(() => expect(pd.state.get("e2e-key")?.status).toBe("resolved"), WAIT);
+    await vi.waitFor(() => expect(slack.received).toHaveLength(4), WAIT);
     expect(slack.received.map((r) => (r.body as { text: string }).text)).toEqual([
       "[TRIGGERED] P0 Checkout down",
       "[UPDATED] P0 Checkout down",

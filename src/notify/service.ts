@@ -5,7 +5,7 @@ import type { NotifyConfig } from "./config.js";
 import { Dispatcher, type DispatcherEvent, type DispatcherSnapshot } from "./dispatcher.js";
 import { createNotifyMetrics } from "./metrics.js";
 import type { OutboxStore } from "./outbox.js";
-import { OutboxWorker, outboxWorkerOptions } from "./outbox-worker.js";
+import { OutboxWorker, outboxWorkerOptions, type OutboxWorkerOptions } from "./outbox-worker.js";
 import { RateLimiters } from "./rate-limit.js";
 import type { Silence } from "./silences.js";
 import type { IncidentRef, Notification, NotifyAlert } from "./types.js";
@@ -25,7 +25,18 @@ export interface NotifyServiceDeps {
   saveSnapshot?: (s: DispatcherSnapshot) => Promise<void>;
   /** Silence expiries and muted alerts, for the incident timeline. */
   onEvents?: (events: DispatcherEvent[]) => Promise<void>;
+  /** Final outcome of each outbox item (sent or dead). */
+  onDelivered?: OutboxWorkerOptions["onDelivered"];
+  /**
+   * Ingests that flush nothing save the dispatcher state at most this often (ms). Flushes always save.
+   * Alerts still waiting in group_wait when a crash hits are not lost: the host re-ingests every firing
+   * alert at start.
+   */
+  snapshotMinIntervalMs?: number;
 }
+
+/** Default for NotifyServiceDeps.snapshotMinIntervalMs: a whole-state save per webhook call would dominate ingest. */
+export const DEFAULT_SNAPSHOT_MIN_INTERVAL_MS = 1000;
 
 /**
  * The live host around the pure Dispatcher: serialises ingest/tick, stores notifications in the
@@ -39,6 +50,8 @@ export class NotifyService {
   private chain: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private running = false;
+  private lastSavedAt = Number.NEGATIVE_INFINITY;
+  private dirty = false;
 
   constructor(private readonly deps: NotifyServiceDeps) {
     this.dispatcher = new Dispatcher(deps.config);
@@ -49,7 +62,10 @@ export class NotifyService {
       RateLimiters.fromConfig(deps.config, deps.clock.now()),
       deps.clock,
       deps.logger,
-      outboxWorkerOptions(deps.config.outbox, metrics ? { metrics } : {}),
+      outboxWorkerOptions(deps.config.outbox, {
+        ...(metrics ? { metrics } : {}),
+        ...(deps.onDelivered ? { onDelivered: deps.onDelivered } : {}),
+      }),
     );
   }
 
@@ -93,6 +109,7 @@ export class NotifyService {
     this.running = false;
     clearTimeout(this.timer);
     await this.chain.catch(() => undefined);
+    if (this.dirty) await this.deps.saveSnapshot?.(this.dispatcher.snapshot());
     await this.worker.stop();
   }
 
@@ -122,7 +139,16 @@ export class NotifyService {
       );
       this.worker.wake();
     }
-    await this.deps.saveSnapshot?.(this.dispatcher.snapshot());
+    const now = this.deps.clock.now();
+    this.dirty = true;
+    if (
+      ns.length > 0 ||
+      now - this.lastSavedAt >= (this.deps.snapshotMinIntervalMs ?? DEFAULT_SNAPSHOT_MIN_INTERVAL_MS)
+    ) {
+      await this.deps.saveSnapshot?.(this.dispatcher.snapshot());
+      this.lastSavedAt = now;
+      this.dirty = false;
+    }
   }
 
   private schedule(): void {

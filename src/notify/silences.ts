@@ -30,3 +30,13 @@ export function silenceActive(s: Silence, now: number): boolean {
 export function findSilence(silences: readonly Silence[], labels: Labels, now: number): Silence | undefined {
   return silences.find((s) => silenceActive(s, now) && matchesAll(s.matchers, labels));
 }
+
+/** Persistence of silences. Implemented in storage/. */
+export interface SilenceStore {
+  insert(s: Silence, now: number): Promise<void>;
+  /** Silences that have not ended by `now` (active or scheduled), plus those ended within `recentMs`. */
+  list(now: number, recentMs: number): Promise<Silence[]>;
+  get(id: string): Promise<Silence | undefined>;
+  /** Ends a silence now; false if it does not exist or has already ended. */
+  expire(id: string, now: number): Promise<boolean>;
+}

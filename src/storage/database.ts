@@ -113,7 +113,13 @@ export async function openDatabase(url: string, opts: OpenOptions = {}): Promise
     }
   }
 
-  const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
+  // Kysely looks for its migration tables across all schemas unless told which; with a schema per
+  // test suite (or per tenant) that would find another schema's tables.
+  const migrator = new Migrator({
+    db,
+    provider: migrationProvider(dialect),
+    ...(dialect === "postgres" && opts.schema ? { migrationTableSchema: opts.schema } : {}),
+  });
   const { error } = await migrator.migrateToLatest();
   if (error) {
     await db.destroy();
