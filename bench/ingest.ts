@@ -1,7 +1,7 @@
 /**
  * Sustained alerts/s through the Alertmanager webhook: batches of 100 alerts over 10,000 distinct
  * fingerprints, dedup and grouping on, on SQLite and PostgreSQL; the same load to a real Alertmanager.
- *   npm run bench:ingest -- [--alerts 1000000] [--pg-alerts 200000] [--am-alerts 200000] [--concurrency 8]
+ *   npm run bench:ingest -- [--alerts 1000000] [--pg-alerts 200000] [--am-alerts 200000] [--concurrency 4]
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -166,7 +166,7 @@ async function freshPgDatabase(): Promise<string | undefined> {
 const total = Number(flag("alerts", "1000000"));
 const pgTotal = Number(flag("pg-alerts", "200000"));
 const amTotal = Number(flag("am-alerts", "200000"));
-const concurrency = Number(flag("concurrency", "8"));
+const concurrency = Number(flag("concurrency", "4"));
 
 const sqlite = await runNovasre("sqlite", "sqlite:DIR/bench.db", total, concurrency);
 progress(`sqlite: ${sqlite.perSecond} alerts/s, p99 ${sqlite.p99} ms, peak RSS ${sqlite.rss} MB`);

@@ -4,9 +4,6 @@
  * sends/s to one loopback channel in real time.
  *   npx tsx bench/notify-outbox.ts [--alerts 200000] [--outage-items 2000] [--live-items 2000]
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { ManualClock, silentLogger, systemClock } from "../src/core/index.js";
 import {
   createChannels,
@@ -23,15 +20,9 @@ import {
   type NotifyAlert,
   type OutboxItemInput,
 } from "../src/notify/index.js";
+import { finish, flag as flagText, progress } from "./lib.js";
 
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-function progress(msg: string): void {
-  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
-}
+const flag = (name: string, fallback: number): number => Number(flagText(name, String(fallback)));
 
 const ALERTS = flag("alerts", 200_000);
 const OUTAGE_ITEMS = flag("outage-items", 2_000);
@@ -247,9 +238,4 @@ const result = {
   outbox_outage: outage,
   outbox_live: live,
 };
-mkdirSync(join(repoRoot, "bench", "results"), { recursive: true });
-writeFileSync(
-  join(repoRoot, "bench", "results", "notify-outbox.json"),
-  JSON.stringify({ ...result, measured_at: new Date().toISOString() }, null, 2) + "\n",
-);
-process.stdout.write(JSON.stringify(result) + "\n");
+finish("notify-outbox", result);

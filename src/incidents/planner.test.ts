@@ -102,6 +102,14 @@ describe("severity and lifecycle", () => {
     expect(severityOf({ severity: "WARNING" }, cfg.severity)).toBe("P3");
     expect(severityOf({}, cfg.severity)).toBe("P3");
     expect(severityOf({ severity: "weird" }, cfg.severity)).toBe("P3");
+    const ruled = incidentsConfigSchema.parse({
+      severity: { rules: [{ matchers: ['service="payments"', 'severity=~"crit.*"'], severity: "P0" }] },
+    });
+    expect(severityOf({ service: "payments", severity: "critical" }, ruled.severity)).toBe("P0");
+    expect(severityOf({ service: "cart", severity: "critical" }, ruled.severity)).toBe("P1");
+    expect(() =>
+      incidentsConfigSchema.parse({ severity: { rules: [{ matchers: ["service=~~x"], severity: "P0" }] } }),
+    ).toThrow(/unknown operator/);
   });
 
   it("stamps milestones and refuses backwards moves", () => {
