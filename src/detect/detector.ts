@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { fail, ok } from "../core/index.js";
 import type { Result } from "../core/index.js";
+import { DistributionShift, SHIFT_DEFAULTS } from "./distribution-shift.js";
 import { IsolationForest, IFOREST_DEFAULTS } from "./isolation-forest.js";
 import { LstmForecaster, LSTM_DEFAULTS } from "./lstm.js";
 import { RobustBaseline, ROBUST_DEFAULTS } from "./robust-baseline.js";
@@ -9,14 +10,15 @@ import type { ScoringOptions, SuppressionOptions } from "./scoring.js";
 import { SeasonalForecaster, SEASONAL_DEFAULTS } from "./seasonal-forecaster.js";
 import type { Component, DetectionResult, Detector, DetectorName, DetectorSnapshot } from "./types.js";
 
-export type MemberName = "robust" | "seasonal" | "iforest" | "lstm";
-export const MEMBER_NAMES: readonly MemberName[] = ["robust", "seasonal", "iforest", "lstm"];
+export type MemberName = "robust" | "seasonal" | "iforest" | "lstm" | "shift";
+export const MEMBER_NAMES: readonly MemberName[] = ["robust", "seasonal", "iforest", "lstm", "shift"];
 
 export const DETECTOR_NAMES: readonly DetectorName[] = [
   "robust",
   "seasonal",
   "iforest",
   "lstm",
+  "shift",
   "vote",
   "ensemble",
 ];
@@ -29,10 +31,12 @@ export const DETECTOR_DESCRIPTIONS: Readonly<Record<DetectorName, string>> = {
     "trend + daily/weekly Fourier seasonality fitted on a sliding window: good for periodic metrics (traffic, load); also forecasts threshold crossings",
   iforest:
     "isolation forest over sliding-window shingles, retrained hourly: good for odd shapes and changed patterns",
+  shift:
+    "distribution shift: recent window binned by the reference window's quantiles (relative entropy): good for level shifts, flatlines and spread changes",
   lstm: "small LSTM sequence model trained online on the recent window: good for learned shapes and rhythm changes",
   vote: "the original design: alerts when 2 of robust/seasonal/iforest agree (second-highest score)",
   ensemble:
-    "score fusion of all four members, calibrated per series, with suppression after a firing (the default)",
+    "mean of all five members' calibrated scores, with suppression after a firing: the best on NAB here (the default)",
 };
 
 export interface DetectorOptions {
@@ -55,8 +59,8 @@ export interface EnsembleOptions {
 }
 
 export const ENSEMBLE_DEFAULTS: EnsembleOptions = {
-  members: ["robust", "seasonal", "iforest", "lstm"],
-  mode: "fusion",
+  members: ["robust", "seasonal", "iforest", "lstm", "shift"],
+  mode: "mean",
   voteK: 2,
   maxWeight: 0.5,
 };
@@ -81,6 +85,8 @@ function createMember(name: MemberName, options: Record<string, unknown> | undef
       return new IsolationForest({ ...IFOREST_DEFAULTS, ...options });
     case "lstm":
       return new LstmForecaster({ ...LSTM_DEFAULTS, ...options });
+    case "shift":
+      return new DistributionShift({ ...SHIFT_DEFAULTS, ...options });
   }
 }
 
@@ -88,6 +94,24 @@ function fmt(x: number): string {
   if (!Number.isFinite(x)) return String(x);
   const a = Math.abs(x);
   return a !== 0 && (a >= 1e6 || a < 1e-3) ? x.toExponential(3) : String(Math.round(x * 1000) / 1000);
+}
+
+function explain(
+  anomaly: boolean,
+  fired: string[],
+  v: number,
+  expected: number | null,
+  score: number,
+): string {
+  // Most samples are normal: a constant string keeps the hot path free of formatting.
+  if (!anomaly && fired.length === 0) return "normal";
+  const exp = expected === null ? "no expectation yet (learning)" : `expected ${fmt(expected)}`;
+  const who = anomaly
+    ? fired.length > 0
+      ? `${fired.join(", ")} fired`
+      : "combined score high"
+    : `${fired.join(", ")} fired, suppressed`;
+  return `${who}: observed ${fmt(v)}, ${exp} (score ${score.toFixed(3)})`;
 }
 
 /** Detector over one or several components; a single-member detector is the degenerate ensemble. */
@@ -98,6 +122,7 @@ class ComposedDetector implements Detector {
   private lastT = Number.NEGATIVE_INFINITY;
   private readonly labelThreshold: number;
   private readonly memberScores: Float64Array;
+  private readonly sorted: Float64Array;
 
   constructor(
     readonly name: DetectorName,
@@ -110,6 +135,7 @@ class ComposedDetector implements Detector {
     this.tracks = ens.members.map(() => new ScoreTrack(scoring));
     this.suppressor = new Suppressor({ ...SUPPRESSION_DEFAULTS, ...options.suppression });
     this.memberScores = new Float64Array(ens.members.length);
+    this.sorted = new Float64Array(ens.members.length);
   }
 
   update(t: number, v: number): DetectionResult {
@@ -132,14 +158,6 @@ class ComposedDetector implements Detector {
     const fusedRaw = n === 1 ? (this.memberScores[0] as number) : this.fuse();
     const score = this.suppressor.apply(Number.isFinite(fusedRaw) ? fusedRaw : 0);
     const anomaly = score >= this.labelThreshold;
-    const exp = expected === null ? "no expectation yet (learning)" : `expected ${fmt(expected)}`;
-    const who = anomaly
-      ? fired.length > 0
-        ? `${fired.join(", ")} fired`
-        : "combined score high"
-      : fired.length > 0
-        ? `${fired.join(", ")} fired, suppressed`
-        : "normal";
     return {
       t,
       value: v,
@@ -147,17 +165,31 @@ class ComposedDetector implements Detector {
       anomaly,
       expected,
       fired,
-      explanation: `${who}: observed ${fmt(v)}, ${exp} (score ${score.toFixed(3)})`,
+      explanation: explain(anomaly, fired, v, expected, score),
     };
   }
 
+  /** Allocation-free: member counts are tiny, so an insertion sort into a scratch array is fastest. */
   private fuse(): number {
-    const s = Array.from(this.memberScores).sort((a, b) => b - a);
+    const src = this.memberScores;
+    const s = this.sorted;
+    const n = src.length;
+    let sum = 0;
+    for (let i = 0; i < n; i++) {
+      const x = src[i] as number;
+      sum += x;
+      let j = i;
+      while (j > 0 && (s[j - 1] as number) < x) {
+        s[j] = s[j - 1] as number;
+        j--;
+      }
+      s[j] = x;
+    }
     const max = s[0] ?? 0;
-    const mean = s.reduce((a, b) => a + b, 0) / Math.max(1, s.length);
+    const mean = sum / Math.max(1, n);
     switch (this.ens.mode) {
       case "vote":
-        return s[Math.min(s.length, this.ens.voteK) - 1] ?? 0;
+        return s[Math.min(n, this.ens.voteK) - 1] ?? 0;
       case "max":
         return max;
       case "mean":
@@ -224,7 +256,7 @@ class ComposedDetector implements Detector {
 const snapshotSchema = z.object({
   kind: z.literal("novacron.detector"),
   version: z.literal(1),
-  name: z.enum(["robust", "seasonal", "iforest", "lstm", "vote", "ensemble"]),
+  name: z.enum(["robust", "seasonal", "iforest", "lstm", "shift", "vote", "ensemble"]),
   options: z.record(z.string(), z.unknown()),
   state: z.unknown(),
 });

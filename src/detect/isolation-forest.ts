@@ -17,6 +17,8 @@ export interface IForestOptions {
   /** Every this much sample time, `trees / rollingRetrains` of the oldest trees are rebuilt, so the
    *  whole forest is renewed over `rollingRetrains` intervals (24 x 1 h = 24 h by default). */
   retrainIntervalMs: number;
+  /** ...and only after at least this many new samples (hourly data would otherwise retrain every sample). */
+  retrainMinPoints: number;
   rollingRetrains: number;
   /** Recent forest scores kept to standardise the score per series. */
   scoreHistoryPoints: number;
@@ -32,12 +34,15 @@ export const IFOREST_DEFAULTS: IForestOptions = {
   maxTrainPoints: 4000,
   warmupPoints: 200,
   retrainIntervalMs: 3_600_000,
+  retrainMinPoints: 12,
   rollingRetrains: 24,
   scoreHistoryPoints: 500,
   seed: 0x5eed,
 };
 
 const EULER = 0.5772156649;
+/** Samples between refreshes of the score median/MAD (derived state: recomputed after a restore). */
+const STATS_REFRESH_POINTS = 16;
 
 /** Average path length of an unsuccessful BST search among n points (the isolation forest normaliser). */
 function cFactor(n: number): number {
@@ -72,6 +77,11 @@ export class IsolationForest implements Component {
   private readonly nodes: number;
   private readonly cPsi: number;
   private readonly q: Float64Array;
+  private readonly cTable: Float64Array;
+  private med = Number.NaN;
+  private scale = 1;
+  private sinceStats = 0;
+  private sinceTrain = 0;
 
   constructor(readonly opts: IForestOptions = IFOREST_DEFAULTS) {
     this.ts = new Ring(opts.maxTrainPoints);
@@ -82,26 +92,33 @@ export class IsolationForest implements Component {
     this.nodes = 2 ** (this.depth + 1) - 1;
     this.cPsi = cFactor(opts.sampleSize);
     this.q = new Float64Array(opts.shingle);
+    this.cTable = Float64Array.from({ length: opts.sampleSize + 1 }, (_, i) => cFactor(i));
   }
 
-  /** Index range [from, n) of the ring holding the training window for time t. */
+  /** Start index in the ring of the training window for time t (timestamps ascend: binary search). */
   private trainFrom(t: number): number {
     const n = this.vs.length;
-    let from = n;
-    while (from > 0 && this.ts.at(from - 1) >= t - this.opts.trainWindowMs) from--;
-    return Math.max(0, Math.min(from, n - this.opts.minTrainPoints));
+    let lo = 0;
+    let hi = n;
+    const since = t - this.opts.trainWindowMs;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.ts.at(mid) < since) lo = mid + 1;
+      else hi = mid;
+    }
+    return Math.max(0, Math.min(lo, n - this.opts.minTrainPoints));
   }
 
-  private buildTree(from: number): Tree {
+  /** `win` holds the training window's values in order. */
+  private buildTree(win: Float64Array): Tree {
     const d = this.opts.shingle;
-    const n = this.vs.length;
-    const first = from + d - 1; // first index whose shingle lies fully inside the ring
-    const count = n - first;
+    const first = d - 1; // first index whose shingle lies fully inside the window
+    const count = win.length - first;
     const psi = Math.min(this.opts.sampleSize, count);
     const data = new Float64Array(psi * d);
     for (let r = 0; r < psi; r++) {
       const end = first + this.rng.int(count);
-      for (let k = 0; k < d; k++) data[r * d + k] = this.vs.at(end - d + 1 + k);
+      for (let k = 0; k < d; k++) data[r * d + k] = win[end - d + 1 + k] as number;
     }
     const tree: Tree = {
       feat: new Int8Array(this.nodes).fill(-1),
@@ -164,7 +181,7 @@ export class IsolationForest implements Component {
     let h = 0;
     for (;;) {
       const f = tree.feat[node] as number;
-      if (f < 0) return h + cFactor(tree.size[node] as number);
+      if (f < 0) return h + (this.cTable[tree.size[node] as number] as number);
       node = (q[f] as number) < (tree.split[node] as number) ? 2 * node + 1 : 2 * node + 2;
       h++;
     }
@@ -173,16 +190,19 @@ export class IsolationForest implements Component {
   private train(t: number): void {
     const from = this.trainFrom(t);
     if (this.vs.length - from < this.opts.shingle + 1) return;
+    const win = new Float64Array(this.vs.length - from);
+    for (let i = 0; i < win.length; i++) win[i] = this.vs.at(from + i);
     if (this.trees.length < this.opts.trees) {
-      while (this.trees.length < this.opts.trees) this.trees.push(this.buildTree(from));
+      while (this.trees.length < this.opts.trees) this.trees.push(this.buildTree(win));
     } else {
       const k = Math.max(1, Math.ceil(this.opts.trees / this.opts.rollingRetrains));
       for (let i = 0; i < k; i++) {
-        this.trees[this.nextTree] = this.buildTree(from);
+        this.trees[this.nextTree] = this.buildTree(win);
         this.nextTree = (this.nextTree + 1) % this.opts.trees;
       }
     }
     this.lastTrainT = t;
+    this.sinceTrain = 0;
   }
 
   step(t: number, v: number): ComponentOutput {
@@ -197,8 +217,14 @@ export class IsolationForest implements Component {
       for (const tree of this.trees) h += this.pathLength(tree, q);
       const s = 2 ** (-(h / this.trees.length) / this.cPsi);
       if (this.scores.length >= 30) {
-        const m = this.scores.median();
-        const scale = Math.max(1.4826 * this.scores.mad(m), 1e-3);
+        // The score distribution moves slowly; its median/MAD are refreshed every few samples.
+        if (this.sinceStats++ >= STATS_REFRESH_POINTS || Number.isNaN(this.med)) {
+          this.med = this.scores.median();
+          this.scale = Math.max(1.4826 * this.scores.mad(this.med), 1e-3);
+          this.sinceStats = 0;
+        }
+        const m = this.med;
+        const scale = this.scale;
         // One-sided: only "easier to isolate than usual" is anomalous.
         out = { surprise: s > m ? gaussianSurprise((s - m) / scale) : 0, expected: null };
       }
@@ -221,6 +247,7 @@ export class IsolationForest implements Component {
         size: Array.from(tr.size),
       })),
       nextTree: this.nextTree,
+      sinceTrain: this.sinceTrain,
       lastTrainT: Number.isFinite(this.lastTrainT) ? this.lastTrainT : null,
       rng: this.rng.state,
       scores: this.scores.values(),
@@ -246,6 +273,7 @@ export class IsolationForest implements Component {
     this.vs.load(s.v);
     this.trees = trees;
     this.nextTree = typeof s.nextTree === "number" ? s.nextTree : 0;
+    this.sinceTrain = typeof s.sinceTrain === "number" ? s.sinceTrain : 0;
     this.lastTrainT = typeof s.lastTrainT === "number" ? s.lastTrainT : Number.NEGATIVE_INFINITY;
     this.rng = new Rng(s.rng);
     this.scores.load(s.scores);

@@ -20,7 +20,7 @@ export interface LstmOptions {
 export const LSTM_DEFAULTS: LstmOptions = {
   hidden: 8,
   trainPoints: 256,
-  retrainEveryPoints: 128,
+  retrainEveryPoints: 256,
   warmupPoints: 200,
   bpttSteps: 32,
   epochs: 1,

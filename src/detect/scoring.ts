@@ -4,85 +4,49 @@ export interface ScoringOptions {
   /** score = surprise / (surprise + surpriseScale): the -ln(p) surprise mapped into [0, 1) without saturating. */
   surpriseScale: number;
   /**
-   * Calibration against the series' own history: the surprise counts only by how much it exceeds the
-   * largest surprise of the last `calibrationPoints` samples, so a series that is often wild must do
-   * something it has not done recently to score. 0 disables.
+   * Calibration against the series' own history: a surprise counts only by how much it exceeds a
+   * reference that jumps to every new surprise and then decays with this half-life (samples). A series
+   * that is often wild must do something it has not done lately to score; unlike a hard trailing window,
+   * the decay has no cliff where an old maximum expires and the same daily event scores anew. 0 disables.
    */
-  calibrationPoints: number;
+  calibrationHalfLifePoints: number;
 }
 
 export const SCORING_DEFAULTS: ScoringOptions = {
   surpriseScale: 12,
-  calibrationPoints: 1000,
+  calibrationHalfLifePoints: 1000,
 };
 
-/**
- * Turns a component's surprise stream into scores in [0, 1]. The trailing maximum is kept in a
- * monotone deque (amortised O(1) per sample, at most `calibrationPoints` entries).
- */
+/** Turns a component's surprise stream into scores in [0, 1]; O(1) time and state. */
 export class ScoreTrack {
-  /** Deque of (sample index, surprise) with decreasing surprise; head at `qh`. */
-  private qi: Float64Array;
-  private qv: Float64Array;
-  private qh = 0;
-  private qn = 0;
-  private i = 0;
+  private ref = 0;
+  private readonly decay: number;
 
   constructor(readonly opts: ScoringOptions) {
-    const cap = Math.max(1, opts.calibrationPoints);
-    this.qi = new Float64Array(cap);
-    this.qv = new Float64Array(cap);
+    this.decay = opts.calibrationHalfLifePoints > 0 ? Math.pow(0.5, 1 / opts.calibrationHalfLifePoints) : 0;
   }
 
   /** Never NaN: warming-up components (NaN surprise) score 0. */
   score(surprise: number): number {
     if (Number.isNaN(surprise)) return 0;
-    let s = surprise === Number.POSITIVE_INFINITY ? Number.MAX_VALUE : surprise;
-    const n = this.opts.calibrationPoints;
-    if (n > 0) {
-      const cap = this.qi.length;
-      while (this.qn > 0 && (this.qi[this.qh] as number) <= this.i - n) {
-        this.qh = (this.qh + 1) % cap;
-        this.qn--;
-      }
-      const ref = this.qn > 0 ? (this.qv[this.qh] as number) : 0;
-      while (this.qn > 0 && (this.qv[(this.qh + this.qn - 1) % cap] as number) <= s) this.qn--;
-      const tail = (this.qh + this.qn) % cap;
-      this.qi[tail] = this.i;
-      this.qv[tail] = s;
-      this.qn++;
-      this.i++;
-      s = Math.max(0, s - ref);
+    let s = surprise === Number.POSITIVE_INFINITY ? Number.MAX_VALUE : Math.max(0, surprise);
+    if (this.opts.calibrationHalfLifePoints > 0) {
+      this.ref *= this.decay;
+      const excess = Math.max(0, s - this.ref);
+      if (s > this.ref) this.ref = s;
+      s = excess;
     }
     return clamp01(s / (s + this.opts.surpriseScale));
   }
 
   snapshot(): unknown {
-    const idx: number[] = [];
-    const val: number[] = [];
-    for (let k = 0; k < this.qn; k++) {
-      idx.push(this.qi[(this.qh + k) % this.qi.length] as number);
-      val.push(this.qv[(this.qh + k) % this.qi.length] as number);
-    }
-    return { i: this.i, idx, val };
+    return { ref: this.ref };
   }
 
   restore(state: unknown): void {
-    const s = state as { i?: unknown; idx?: unknown; val?: unknown };
-    if (
-      typeof s?.i !== "number" ||
-      !Array.isArray(s.idx) ||
-      !Array.isArray(s.val) ||
-      s.idx.length !== s.val.length ||
-      s.idx.length > this.qi.length
-    ) {
-      throw new Error("score track: bad state");
-    }
-    this.i = s.i;
-    this.qh = 0;
-    this.qn = s.idx.length;
-    (s.idx as number[]).forEach((x, k) => (this.qi[k] = x));
-    (s.val as number[]).forEach((x, k) => (this.qv[k] = x));
+    const s = state as { ref?: unknown };
+    if (typeof s?.ref !== "number" || !(s.ref >= 0)) throw new Error("score track: bad state");
+    this.ref = s.ref;
   }
 }
 

@@ -94,6 +94,18 @@ export class SortedWindow {
     this.n++;
   }
 
+  /** Number of values <= x. */
+  countBelowOrEqual(x: number): number {
+    let lo = 0;
+    let hi = this.n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.sorted[mid] as number) <= x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
   median(): number {
     if (this.n === 0) return Number.NaN;
     const h = this.n >> 1;
@@ -162,6 +174,12 @@ export function gaussianSurprise(z: number): number {
   if (a < 5) return -Math.log(Math.max(1e-300, erfc(a / Math.SQRT2)));
   // Asymptotic: ln(2 phi(a)/a) for the two-sided tail.
   return (a * a) / 2 + Math.log(a) + 0.5 * Math.log(2 * Math.PI) - Math.log(2);
+}
+
+/** -ln of the upper Gaussian tail probability P(Z > z); 0-ish for very negative z. */
+export function upperTailSurprise(z: number): number {
+  if (z < 5) return -Math.log(Math.max(1e-300, 0.5 * erfc(z / Math.SQRT2)));
+  return (z * z) / 2 + Math.log(z) + 0.5 * Math.log(2 * Math.PI);
 }
 
 /** Complementary error function (Numerical Recipes' Chebyshev fit, relative error < 1.2e-7). */

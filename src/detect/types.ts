@@ -1,6 +1,6 @@
 import type { Result } from "../core/index.js";
 
-export type DetectorName = "robust" | "seasonal" | "iforest" | "lstm" | "vote" | "ensemble";
+export type DetectorName = "robust" | "seasonal" | "iforest" | "lstm" | "shift" | "vote" | "ensemble";
 
 /** What a detector says about one sample. */
 export interface DetectionResult {
