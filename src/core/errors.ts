@@ -30,7 +30,11 @@ export class NovaError extends Error {
   readonly details: ErrorDetail[];
   readonly retryable: boolean;
 
-  constructor(code: ErrorCode, message: string, opts: { details?: ErrorDetail[]; retryable?: boolean; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { details?: ErrorDetail[]; retryable?: boolean; cause?: unknown } = {},
+  ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = "NovaError";
     this.code = code;

@@ -1,4 +1,12 @@
-export { ErrorCode, NovaError, ValidationError, NotFoundError, ConflictError, AuthError, isNovaError } from "./errors.js";
+export {
+  ErrorCode,
+  NovaError,
+  ValidationError,
+  NotFoundError,
+  ConflictError,
+  AuthError,
+  isNovaError,
+} from "./errors.js";
 export type { ErrorDetail } from "./errors.js";
 export { ok, fail } from "./result.js";
 export type { Result } from "./result.js";

@@ -120,8 +120,12 @@ export function parseSeriesCsv(text: string): Result<ParsedSeries> {
     vs.push(v);
   }
   if (ts.length === 0) {
-    if (tooFewColumns > 0) return fail("input is not a timestamp,value CSV: no line has two columns", false);
-    return fail("no usable rows: every row lacks a readable timestamp or a numeric value", false);
+    if (badTime + badValue === 0 && tooFewColumns > 0)
+      return fail("input is not a timestamp,value CSV: no line has two columns", false);
+    return fail(
+      "input is not a timestamp,value CSV: no row has both a readable timestamp and a numeric value",
+      false,
+    );
   }
   const warnings: string[] = [];
   if (badTime > 0) warnings.push(`${badTime} row(s) with an unreadable timestamp dropped`);

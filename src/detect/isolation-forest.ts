@@ -41,7 +41,7 @@ export const IFOREST_DEFAULTS: IForestOptions = {
 };
 
 const EULER = 0.5772156649;
-/** Samples between refreshes of the score median/MAD (derived state: recomputed after a restore). */
+/** Samples between refreshes of the score median/MAD. */
 const STATS_REFRESH_POINTS = 16;
 
 /** Average path length of an unsuccessful BST search among n points (the isolation forest normaliser). */
@@ -55,6 +55,9 @@ interface Tree {
   /** Heap-ordered nodes: split feature (-1 = leaf), split value, leaf size. */
   feat: Int8Array;
   split: Float64Array;
+  /** Range of the split feature among the node's training rows. */
+  lo: Float64Array;
+  hi: Float64Array;
   size: Uint16Array;
 }
 
@@ -77,6 +80,9 @@ export class IsolationForest implements Component {
   private readonly nodes: number;
   private readonly cPsi: number;
   private readonly q: Float64Array;
+  private readonly qw: Float64Array;
+  /** Feature count: the shingle plus two derived features. */
+  private readonly nf: number;
   private readonly cTable: Float64Array;
   private med = Number.NaN;
   private scale = 1;
@@ -91,7 +97,9 @@ export class IsolationForest implements Component {
     this.depth = Math.ceil(Math.log2(opts.sampleSize));
     this.nodes = 2 ** (this.depth + 1) - 1;
     this.cPsi = cFactor(opts.sampleSize);
-    this.q = new Float64Array(opts.shingle);
+    this.nf = opts.shingle + 2;
+    this.q = new Float64Array(this.nf);
+    this.qw = new Float64Array(opts.shingle);
     this.cTable = Float64Array.from({ length: opts.sampleSize + 1 }, (_, i) => cFactor(i));
   }
 
@@ -115,14 +123,17 @@ export class IsolationForest implements Component {
     const first = d - 1; // first index whose shingle lies fully inside the window
     const count = win.length - first;
     const psi = Math.min(this.opts.sampleSize, count);
-    const data = new Float64Array(psi * d);
+    const nf = this.nf;
+    const data = new Float64Array(psi * nf);
     for (let r = 0; r < psi; r++) {
       const end = first + this.rng.int(count);
-      for (let k = 0; k < d; k++) data[r * d + k] = win[end - d + 1 + k] as number;
+      this.featurise(win, end, data, r * nf);
     }
     const tree: Tree = {
       feat: new Int8Array(this.nodes).fill(-1),
       split: new Float64Array(this.nodes),
+      lo: new Float64Array(this.nodes),
+      hi: new Float64Array(this.nodes),
       size: new Uint16Array(this.nodes),
     };
     const idx = new Uint32Array(psi);
@@ -140,7 +151,7 @@ export class IsolationForest implements Component {
     node: number,
     level: number,
   ): void {
-    const d = this.opts.shingle;
+    const d = this.nf;
     const count = hi - lo;
     if (level >= this.depth || count <= 1) {
       tree.size[node] = count;
@@ -169,11 +180,30 @@ export class IsolationForest implements Component {
       }
       tree.feat[node] = f;
       tree.split[node] = split;
+      tree.lo[node] = min;
+      tree.hi[node] = max;
       this.grow(tree, data, idx, lo, mid, 2 * node + 1, level + 1);
       this.grow(tree, data, idx, mid, hi, 2 * node + 2, level + 1);
       return;
     }
     tree.size[node] = count;
+  }
+
+  /**
+   * Features of the shingle ending at win[end]: the `shingle` values, plus the last step and the last
+   * value's deviation from the shingle mean, so that a single odd sample moves three features, not one.
+   */
+  private featurise(win: ArrayLike<number>, end: number, out: Float64Array, at: number): void {
+    const d = this.opts.shingle;
+    let sum = 0;
+    for (let k = 0; k < d; k++) {
+      const x = win[end - d + 1 + k] as number;
+      out[at + k] = x;
+      if (k < d - 1) sum += x;
+    }
+    const last = win[end] as number;
+    out[at + d] = last - (win[end - 1] as number);
+    out[at + d + 1] = last - sum / (d - 1);
   }
 
   private pathLength(tree: Tree, q: Float64Array): number {
@@ -182,7 +212,15 @@ export class IsolationForest implements Component {
     for (;;) {
       const f = tree.feat[node] as number;
       if (f < 0) return h + (this.cTable[tree.size[node] as number] as number);
-      node = (q[f] as number) < (tree.split[node] as number) ? 2 * node + 1 : 2 * node + 2;
+      const x = q[f] as number;
+      // Far outside every training row's range at this node: isolated right here. Plain isolation forests
+      // send such a point down with the most extreme rows, so a value 100x out of range scores no
+      // higher than the largest normal one.
+      // Only clearly outside (by more than the range's own width) so that the edges stay normal.
+      const lo = tree.lo[node] as number;
+      const hi = tree.hi[node] as number;
+      if (x < lo - (hi - lo) || x > hi + (hi - lo)) return h + 1;
+      node = x < (tree.split[node] as number) ? 2 * node + 1 : 2 * node + 2;
       h++;
     }
   }
@@ -210,9 +248,11 @@ export class IsolationForest implements Component {
     const d = this.opts.shingle;
     const n = this.vs.length;
     if (this.trees.length > 0 && n >= d - 1) {
+      const w = this.qw;
+      for (let k = 0; k < d - 1; k++) w[k] = this.vs.at(n - (d - 1) + k);
+      w[d - 1] = v;
       const q = this.q;
-      for (let k = 0; k < d - 1; k++) q[k] = this.vs.at(n - (d - 1) + k);
-      q[d - 1] = v;
+      this.featurise(w, d - 1, q, 0);
       let h = 0;
       for (const tree of this.trees) h += this.pathLength(tree, q);
       const s = 2 ** (-(h / this.trees.length) / this.cPsi);
@@ -244,9 +284,14 @@ export class IsolationForest implements Component {
       trees: this.trees.map((tr) => ({
         feat: Array.from(tr.feat),
         split: Array.from(tr.split),
+        lo: Array.from(tr.lo),
+        hi: Array.from(tr.hi),
         size: Array.from(tr.size),
       })),
       nextTree: this.nextTree,
+      med: Number.isFinite(this.med) ? this.med : null,
+      scale: this.scale,
+      sinceStats: this.sinceStats,
       sinceTrain: this.sinceTrain,
       lastTrainT: Number.isFinite(this.lastTrainT) ? this.lastTrainT : null,
       rng: this.rng.state,
@@ -261,11 +306,20 @@ export class IsolationForest implements Component {
       throw new Error("iforest: bad state");
     const trees: Tree[] = (s.trees as unknown[]).map((x) => {
       const tr = x as Record<string, unknown>;
-      if (!nums(tr?.feat) || !nums(tr.split) || !nums(tr.size) || tr.feat.length !== this.nodes)
+      if (
+        !nums(tr?.feat) ||
+        !nums(tr.split) ||
+        !nums(tr.lo) ||
+        !nums(tr.hi) ||
+        !nums(tr.size) ||
+        tr.feat.length !== this.nodes
+      )
         throw new Error("iforest: bad tree");
       return {
         feat: Int8Array.from(tr.feat),
         split: Float64Array.from(tr.split),
+        lo: Float64Array.from(tr.lo),
+        hi: Float64Array.from(tr.hi),
         size: Uint16Array.from(tr.size),
       };
     });
@@ -273,6 +327,9 @@ export class IsolationForest implements Component {
     this.vs.load(s.v);
     this.trees = trees;
     this.nextTree = typeof s.nextTree === "number" ? s.nextTree : 0;
+    this.med = typeof s.med === "number" ? s.med : Number.NaN;
+    this.scale = typeof s.scale === "number" ? s.scale : 1;
+    this.sinceStats = typeof s.sinceStats === "number" ? s.sinceStats : 0;
     this.sinceTrain = typeof s.sinceTrain === "number" ? s.sinceTrain : 0;
     this.lastTrainT = typeof s.lastTrainT === "number" ? s.lastTrainT : Number.NEGATIVE_INFINITY;
     this.rng = new Rng(s.rng);

@@ -176,10 +176,11 @@ export function gaussianSurprise(z: number): number {
   return (a * a) / 2 + Math.log(a) + 0.5 * Math.log(2 * Math.PI) - Math.log(2);
 }
 
-/** -ln of the upper Gaussian tail probability P(Z > z); 0-ish for very negative z. */
+/** -ln(2 P(Z > z)), the one-sided surprise relative to the median: exactly 0 for z <= 0. */
 export function upperTailSurprise(z: number): number {
-  if (z < 5) return -Math.log(Math.max(1e-300, 0.5 * erfc(z / Math.SQRT2)));
-  return (z * z) / 2 + Math.log(z) + 0.5 * Math.log(2 * Math.PI);
+  if (!(z > 0)) return 0;
+  if (z < 5) return -Math.log(Math.max(1e-300, erfc(z / Math.SQRT2)));
+  return (z * z) / 2 + Math.log(z) + 0.5 * Math.log(2 * Math.PI) - Math.log(2);
 }
 
 /** Complementary error function (Numerical Recipes' Chebyshev fit, relative error < 1.2e-7). */
