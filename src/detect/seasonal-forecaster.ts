@@ -2,7 +2,7 @@ import { MS_PER_DAY, MS_PER_WEEK, Ring, SortedWindow, gaussianSurprise } from ".
 import type { Component, ComponentOutput } from "./types.js";
 
 export interface SeasonalOptions {
-  /** Samples in the sliding fit window (bounded memory; 2016 = 7 days at 5 minutes). */
+  /** Samples in the sliding fit window (bounded memory; 4032 = 14 days at 5 minutes, enough for weekly terms). */
   windowPoints: number;
   /** Refit the coefficients at most this often, in sample time (ms). */
   refitIntervalMs: number;
@@ -18,7 +18,7 @@ export interface SeasonalOptions {
 }
 
 export const SEASONAL_DEFAULTS: SeasonalOptions = {
-  windowPoints: 2016,
+  windowPoints: 4032,
   refitIntervalMs: 3_600_000,
   dailyOrder: 3,
   weeklyOrder: 2,
@@ -28,6 +28,8 @@ export const SEASONAL_DEFAULTS: SeasonalOptions = {
 };
 
 const MAD_TO_SIGMA = 1.4826;
+/** Ridge per sample that pins a not-yet-enabled seasonal term to ~0. */
+const OFF_PENALTY_PER_POINT = 1e6;
 
 export interface Forecast {
   t: number;
@@ -108,10 +110,21 @@ export class SeasonalForecaster implements Component {
     const p = this.p;
     const n = this.ts.length;
     const a = new Float64Array(p * p);
+    // Like Prophet, a seasonality is only fitted once the window spans two of its periods; before that
+    // its terms would pose as trend (a weekly sine over two days is a slope) and wreck extrapolation.
+    const span = n > 0 ? this.ts.last() - this.ts.at(0) : 0;
+    const dailyOn = span >= 2 * MS_PER_DAY;
+    const weeklyOn = span >= 2 * MS_PER_WEEK;
+    const firstWeekly = 2 + 2 * this.opts.dailyOrder;
     for (let i = 0; i < p; i++) {
       for (let j = 0; j <= i; j++) a[i * p + j] = this.xtx[i * p + j] as number;
+      const on = i < 2 || (i < firstWeekly ? dailyOn : weeklyOn);
       // The intercept is not penalised: a level far from zero must not be shrunk.
-      if (i > 0) a[i * p + i] = (a[i * p + i] as number) + this.opts.ridgePerPoint * n;
+      if (i > 0)
+        a[i * p + i] =
+          (a[i * p + i] as number) +
+          (on ? this.opts.ridgePerPoint : OFF_PENALTY_PER_POINT) * n +
+          (on ? 0 : 1);
     }
     for (let j = 0; j < p; j++) {
       let d = a[j * p + j] as number;
