@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import {
   createDetector,
-  DEFAULT_LABEL_THRESHOLD,
+  DEFAULT_LABEL_THRESHOLDS,
   DETECTOR_DESCRIPTIONS,
   DETECTOR_NAMES,
   isDetectorName,
@@ -58,7 +58,7 @@ export async function runDetect(
     );
     return EXIT_USER_ERROR;
   }
-  let threshold = DEFAULT_LABEL_THRESHOLD;
+  let threshold = DEFAULT_LABEL_THRESHOLDS[name];
   if (options.threshold !== undefined) {
     threshold = Number(options.threshold);
     if (!(threshold >= 0 && threshold <= 1)) {
@@ -141,7 +141,10 @@ export function registerDetectCommand(program: Command): Command {
     .description("score a timestamp,value CSV for anomalies offline and explain each one")
     .argument("<file>", "CSV with a timestamp column (ISO 8601 or epoch seconds/ms) and a value column")
     .option("--detector <name>", `detector to use: ${DETECTOR_NAMES.join(", ")}`, "ensemble")
-    .option("--threshold <score>", `label threshold in [0, 1]`, String(DEFAULT_LABEL_THRESHOLD))
+    .option(
+      "--threshold <score>",
+      "label threshold in [0, 1] (default: the detector's NAB-calibrated threshold)",
+    )
     .option("--json", "print one JSON object instead of text")
     .addHelpText("after", `\n${detectorHelp()}\n`)
     .action(async (file: string, opts: DetectCommandOptions) => {

@@ -104,7 +104,7 @@ describe("online, bad input, explanations", () => {
     }
   });
 
-  for (const name of DETECTOR_NAMES as readonly DetectorName[]) {
+  for (const name of DETECTOR_NAMES) {
     it(`${name}: a constant series scores 0 and a single point is fine`, () => {
       const d = createDetector(name);
       const scores: number[] = [];
@@ -130,11 +130,11 @@ describe("online, bad input, explanations", () => {
       if (i === 1400) hit = r;
     }
     expect(hit).not.toBeNull();
-    expect(hit!.anomaly).toBe(true);
-    expect(hit!.fired.length).toBeGreaterThan(0);
-    expect(hit!.explanation).toContain("fired");
-    expect(hit!.explanation).toMatch(/observed [\d.]+, expected [\d.]+/);
-    expect(Math.abs(hit!.expected! - 50)).toBeLessThan(40);
+    expect(hit.anomaly).toBe(true);
+    expect(hit.fired.length).toBeGreaterThan(0);
+    expect(hit.explanation).toContain("fired");
+    expect(hit.explanation).toMatch(/observed [\d.]+, expected [\d.]+/);
+    expect(Math.abs(hit.expected! - 50)).toBeLessThan(40);
   });
 
   it("restore rejects a snapshot of another detector or garbage, as a value", () => {

@@ -51,9 +51,11 @@ export interface DetectorOptions {
 
 export interface EnsembleOptions {
   members: MemberName[];
-  /** "vote": k-th highest member score; "max"; "mean"; "fusion": weighted mean of member scores and max. */
+  /** "vote": k-th highest member score; "max"; "mean": weighted mean; "fusion": mix of max and mean. */
   mode: "vote" | "max" | "mean" | "fusion";
   voteK: number;
+  /** Weight per member for "mean" (same order as members; missing weights count 1). */
+  weights: number[];
   /** fusion: score = maxWeight * max + (1 - maxWeight) * mean. */
   maxWeight: number;
 }
@@ -62,6 +64,8 @@ export const ENSEMBLE_DEFAULTS: EnsembleOptions = {
   members: ["robust", "seasonal", "iforest", "lstm", "shift"],
   mode: "mean",
   voteK: 2,
+  // The seasonal forecaster is the strongest single member on NAB; one weight for the whole corpus.
+  weights: [1, 2, 1, 1, 1],
   maxWeight: 0.5,
 };
 
@@ -69,11 +73,27 @@ export const VOTE_DEFAULTS: EnsembleOptions = {
   members: ["robust", "seasonal", "iforest"],
   mode: "vote",
   voteK: 2,
+  weights: [],
   maxWeight: 0,
 };
 
-/** Score at or above which a sample is labelled anomalous (the CLI and live alerting use it). */
-export const DEFAULT_LABEL_THRESHOLD = 0.5;
+/**
+ * Score at or above which a sample is labelled anomalous, per detector: the threshold that maximised
+ * the NAB standard-profile score over the whole corpus (`npx tsx bench/nab.ts`, rounded), so that a
+ * label means what the benchmark measured. One value per detector, never per series.
+ */
+export const DEFAULT_LABEL_THRESHOLDS: Readonly<Record<DetectorName, number>> = {
+  robust: 0.52,
+  seasonal: 0.1,
+  iforest: 0.27,
+  lstm: 0.34,
+  shift: 0.2,
+  vote: 0.27,
+  ensemble: 0.16,
+};
+
+/** The ensemble's label threshold (the default detector's). */
+export const DEFAULT_LABEL_THRESHOLD = DEFAULT_LABEL_THRESHOLDS.ensemble;
 
 function createMember(name: MemberName, options: Record<string, unknown> | undefined): Component {
   switch (name) {
@@ -121,6 +141,7 @@ class ComposedDetector implements Detector {
   private suppressor: Suppressor;
   private lastT = Number.NEGATIVE_INFINITY;
   private readonly labelThreshold: number;
+  private readonly memberThresholds: number[];
   private readonly memberScores: Float64Array;
   private readonly sorted: Float64Array;
 
@@ -129,7 +150,11 @@ class ComposedDetector implements Detector {
     private readonly options: DetectorOptions,
     private readonly ens: EnsembleOptions,
   ) {
-    this.labelThreshold = options.labelThreshold ?? DEFAULT_LABEL_THRESHOLD;
+    this.labelThreshold = options.labelThreshold ?? DEFAULT_LABEL_THRESHOLDS[name];
+    // A member "fired" when it crossed its own label threshold (as it would running alone).
+    this.memberThresholds = ens.members.map((m) =>
+      ens.members.length === 1 ? this.labelThreshold : DEFAULT_LABEL_THRESHOLDS[m],
+    );
     this.members = ens.members.map((m) => createMember(m, options.members?.[m]));
     const scoring = { ...SCORING_DEFAULTS, ...options.scoring };
     this.tracks = ens.members.map(() => new ScoreTrack(scoring));
@@ -153,7 +178,7 @@ class ComposedDetector implements Detector {
       this.memberScores[i] = s;
       if (expected === null && out.expected !== null && Number.isFinite(out.expected))
         expected = out.expected;
-      if (s >= this.labelThreshold) fired.push((this.members[i] as Component).name);
+      if (s >= (this.memberThresholds[i] as number)) fired.push((this.members[i] as Component).name);
     }
     const fusedRaw = n === 1 ? (this.memberScores[0] as number) : this.fuse();
     const score = this.suppressor.apply(Number.isFinite(fusedRaw) ? fusedRaw : 0);
@@ -175,9 +200,14 @@ class ComposedDetector implements Detector {
     const s = this.sorted;
     const n = src.length;
     let sum = 0;
+    let wsum = 0;
+    let wtotal = 0;
     for (let i = 0; i < n; i++) {
       const x = src[i] as number;
+      const w = this.ens.weights[i] ?? 1;
       sum += x;
+      wsum += w * x;
+      wtotal += w;
       let j = i;
       while (j > 0 && (s[j - 1] as number) < x) {
         s[j] = s[j - 1] as number;
@@ -193,7 +223,7 @@ class ComposedDetector implements Detector {
       case "max":
         return max;
       case "mean":
-        return mean;
+        return wtotal > 0 ? wsum / wtotal : mean;
       case "fusion":
         return this.ens.maxWeight * max + (1 - this.ens.maxWeight) * mean;
     }
@@ -285,7 +315,7 @@ export function restoreDetector(snapshot: unknown): Result<Detector> {
   const parsed = snapshotSchema.safeParse(snapshot);
   if (!parsed.success)
     return fail(`not a detector snapshot: ${parsed.error.issues[0]?.message ?? "invalid"}`, false);
-  const d = createDetector(parsed.data.name, parsed.data.options as DetectorOptions);
+  const d = createDetector(parsed.data.name, parsed.data.options);
   const r = d.restore(snapshot);
   return r.status === "ok" ? ok(d) : r;
 }

@@ -33,12 +33,15 @@ export class DistributionShift implements Component {
   private edges: Float64Array;
   private sinceEdges = Number.POSITIVE_INFINITY;
   private readonly counts: Float64Array;
+  /** Share of the reference in each bin at the last edge refresh (exact with ties). */
+  private readonly shares: Float64Array;
 
   constructor(readonly opts: ShiftOptions = SHIFT_DEFAULTS) {
     this.recent = new Ring(opts.recentPoints);
     this.reference = new SortedWindow(opts.referencePoints);
     this.edges = new Float64Array(Math.max(1, opts.bins - 1));
     this.counts = new Float64Array(opts.bins);
+    this.shares = new Float64Array(opts.bins);
   }
 
   private bin(v: number): number {
@@ -60,38 +63,43 @@ export class DistributionShift implements Component {
       this.reference.length >= Math.min(this.opts.referencePoints, 4 * this.opts.recentPoints) &&
       this.recent.length === this.opts.recentPoints;
     if (!ready) return { surprise: Number.NaN, expected: null };
+    const counts = this.counts;
+    const bins = this.opts.bins;
     if (this.sinceEdges >= this.opts.edgeRefreshPoints) {
-      for (let k = 1; k < this.opts.bins; k++)
-        this.edges[k - 1] = this.reference.quantile(k / this.opts.bins);
+      // New edges: recount the recent window and the reference shares once; in between, counts are
+      // updated incrementally as samples enter and leave the recent window.
+      for (let k = 1; k < bins; k++) this.edges[k - 1] = this.reference.quantile(k / bins);
+      const n = this.reference.length;
+      let below = 0;
+      for (let b = 0; b < bins; b++) {
+        const upto = b === bins - 1 ? n : this.reference.countBelowOrEqual(this.edges[b] as number);
+        this.shares[b] = Math.max((upto - below) / n, 0.5 / n);
+        below = upto;
+      }
+      counts.fill(0);
+      for (let i = 0; i < this.recent.length; i++) {
+        const b = this.bin(this.recent.at(i));
+        counts[b] = (counts[b] as number) + 1;
+      }
       this.sinceEdges = 0;
+    } else {
+      const b = this.bin(v);
+      counts[b] = (counts[b] as number) + 1;
+      if (evicted !== undefined) {
+        const e = this.bin(evicted);
+        counts[e] = (counts[e] as number) - 1;
+      }
     }
     this.sinceEdges++;
-    const counts = this.counts;
-    counts.fill(0);
     const n = this.recent.length;
-    for (let i = 0; i < n; i++) {
-      const b = this.bin(this.recent.at(i));
-      counts[b] = (counts[b] as number) + 1;
-    }
-    // Ties (many equal values) make quantile bins unequal: expect the reference's own bin shares.
-    const ref = this.reference;
     let g = 0;
-    for (let b = 0; b < this.opts.bins; b++) {
+    for (let b = 0; b < bins; b++) {
       const o = counts[b] as number;
-      if (o === 0) continue;
-      const share = this.refShare(b, ref.length);
-      g += 2 * o * Math.log(o / (Math.max(share, 0.5 / ref.length) * n));
+      if (o > 0) g += 2 * o * Math.log(o / ((this.shares[b] as number) * n));
     }
-    const df = this.opts.bins - 1;
+    const df = bins - 1;
     const z = (Math.cbrt(Math.max(g, 0) / df) - (1 - 2 / (9 * df))) / Math.sqrt(2 / (9 * df));
-    return { surprise: upperTailSurprise(z), expected: ref.median() };
-  }
-
-  /** Fraction of the reference in bin b, from the sorted reference (exact with ties). */
-  private refShare(b: number, n: number): number {
-    const lo = b === 0 ? 0 : this.reference.countBelowOrEqual(this.edges[b - 1] as number);
-    const hi = b === this.opts.bins - 1 ? n : this.reference.countBelowOrEqual(this.edges[b] as number);
-    return (hi - lo) / n;
+    return { surprise: upperTailSurprise(z), expected: this.reference.median() };
   }
 
   snapshot(): unknown {
@@ -99,6 +107,8 @@ export class DistributionShift implements Component {
       recent: this.recent.toArray(),
       reference: this.reference.values(),
       edges: Array.from(this.edges),
+      counts: Array.from(this.counts),
+      shares: Array.from(this.shares),
       sinceEdges: Number.isFinite(this.sinceEdges) ? this.sinceEdges : null,
     };
   }
@@ -110,6 +120,8 @@ export class DistributionShift implements Component {
     this.recent.load(s.recent);
     this.reference.load(s.reference);
     if (nums(s.edges) && s.edges.length === this.edges.length) this.edges.set(s.edges);
+    if (nums(s.counts) && s.counts.length === this.counts.length) this.counts.set(s.counts);
+    if (nums(s.shares) && s.shares.length === this.shares.length) this.shares.set(s.shares);
     this.sinceEdges = typeof s.sinceEdges === "number" ? s.sinceEdges : Number.POSITIVE_INFINITY;
   }
 }

@@ -15,7 +15,8 @@ export interface IForestOptions {
   /** Samples before the first forest is built. */
   warmupPoints: number;
   /** Every this much sample time, `trees / rollingRetrains` of the oldest trees are rebuilt, so the
-   *  whole forest is renewed over `rollingRetrains` intervals (24 x 1 h = 24 h by default). */
+   *  whole forest is renewed over `rollingRetrains` intervals (32 x 1 h: one tree per hour, each
+   *  grown on the last 24 h, a full renewal in about a day and a third). */
   retrainIntervalMs: number;
   /** ...and only after at least this many new samples (hourly data would otherwise retrain every sample). */
   retrainMinPoints: number;
@@ -27,7 +28,7 @@ export interface IForestOptions {
 
 export const IFOREST_DEFAULTS: IForestOptions = {
   shingle: 6,
-  trees: 48,
+  trees: 32,
   sampleSize: 128,
   trainWindowMs: 86_400_000,
   minTrainPoints: 1000,
@@ -35,7 +36,7 @@ export const IFOREST_DEFAULTS: IForestOptions = {
   warmupPoints: 200,
   retrainIntervalMs: 3_600_000,
   retrainMinPoints: 12,
-  rollingRetrains: 24,
+  rollingRetrains: 32,
   scoreHistoryPoints: 500,
   seed: 0x5eed,
 };
@@ -84,6 +85,8 @@ export class IsolationForest implements Component {
   /** Feature count: the shingle plus two derived features. */
   private readonly nf: number;
   private readonly cTable: Float64Array;
+  /** Reused copy of the training window (no allocation per retrain). */
+  private readonly trainBuf: Float64Array;
   private med = Number.NaN;
   private scale = 1;
   private sinceStats = 0;
@@ -97,6 +100,7 @@ export class IsolationForest implements Component {
     this.depth = Math.ceil(Math.log2(opts.sampleSize));
     this.nodes = 2 ** (this.depth + 1) - 1;
     this.cPsi = cFactor(opts.sampleSize);
+    this.trainBuf = new Float64Array(opts.maxTrainPoints);
     this.nf = opts.shingle + 2;
     this.q = new Float64Array(this.nf);
     this.qw = new Float64Array(opts.shingle);
@@ -228,8 +232,8 @@ export class IsolationForest implements Component {
   private train(t: number): void {
     const from = this.trainFrom(t);
     if (this.vs.length - from < this.opts.shingle + 1) return;
-    const win = new Float64Array(this.vs.length - from);
-    for (let i = 0; i < win.length; i++) win[i] = this.vs.at(from + i);
+    const win = this.trainBuf.subarray(0, this.vs.length - from);
+    this.vs.copyTo(from, win);
     if (this.trees.length < this.opts.trees) {
       while (this.trees.length < this.opts.trees) this.trees.push(this.buildTree(win));
     } else {

@@ -56,6 +56,6 @@ export class RobustBaseline implements Component {
     if (!Array.isArray(s?.values) || !s.values.every((x) => typeof x === "number"))
       throw new Error("robust: bad state");
     this.win = new SortedWindow(this.opts.windowPoints);
-    this.win.load(s.values as number[]);
+    this.win.load(s.values);
   }
 }

@@ -10,11 +10,17 @@ export interface ScoringOptions {
    * the decay has no cliff where an old maximum expires and the same daily event scores anew. 0 disables.
    */
   calibrationHalfLifePoints: number;
+  /**
+   * The reference never rises above this surprise: one enormous event (or a model's warm-up transient)
+   * must not mute everything after it for several half-lives. Infinity disables the cap.
+   */
+  calibrationCap: number;
 }
 
 export const SCORING_DEFAULTS: ScoringOptions = {
   surpriseScale: 12,
   calibrationHalfLifePoints: 1000,
+  calibrationCap: Number.POSITIVE_INFINITY,
 };
 
 /** Turns a component's surprise stream into scores in [0, 1]; O(1) time and state. */
@@ -33,7 +39,7 @@ export class ScoreTrack {
     if (this.opts.calibrationHalfLifePoints > 0) {
       this.ref *= this.decay;
       const excess = Math.max(0, s - this.ref);
-      if (s > this.ref) this.ref = s;
+      if (s > this.ref) this.ref = Math.min(s, this.opts.calibrationCap);
       s = excess;
     }
     return clamp01(s / (s + this.opts.surpriseScale));

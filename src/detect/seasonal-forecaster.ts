@@ -238,7 +238,7 @@ export class SeasonalForecaster implements Component {
     this.resid.load(s.resid);
     this.xtx.set(s.xtx);
     this.xty.set(s.xty);
-    this.beta = s.beta === null ? null : Float64Array.from(s.beta as number[]);
+    this.beta = s.beta === null ? null : Float64Array.from(s.beta);
     this.anchor = typeof s.anchor === "number" ? s.anchor : Number.NaN;
     this.lastFitT = typeof s.lastFitT === "number" ? s.lastFitT : Number.NEGATIVE_INFINITY;
     this.sinceRecompute = typeof s.sinceRecompute === "number" ? s.sinceRecompute : 0;

@@ -37,6 +37,14 @@ export class Ring {
     return this.n === 0 ? Number.NaN : this.at(this.n - 1);
   }
 
+  /** Copies elements [from, from + out.length) (0 = oldest) into out with at most two block copies. */
+  copyTo(from: number, out: Float64Array): void {
+    const start = (this.head + from) % this.capacity;
+    const first = Math.min(out.length, this.capacity - start);
+    out.set(this.buf.subarray(start, start + first), 0);
+    if (first < out.length) out.set(this.buf.subarray(0, out.length - first), first);
+  }
+
   toArray(): number[] {
     const out = new Array<number>(this.n);
     for (let i = 0; i < this.n; i++) out[i] = this.at(i);
