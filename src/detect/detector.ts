@@ -85,11 +85,11 @@ export const VOTE_DEFAULTS: EnsembleOptions = {
 export const DEFAULT_LABEL_THRESHOLDS: Readonly<Record<DetectorName, number>> = {
   robust: 0.52,
   seasonal: 0.1,
-  iforest: 0.27,
+  iforest: 0.2,
   lstm: 0.34,
-  shift: 0.2,
-  vote: 0.27,
-  ensemble: 0.16,
+  shift: 0.15,
+  vote: 0.1,
+  ensemble: 0.17,
 };
 
 /** The ensemble's label threshold (the default detector's). */
