@@ -37,7 +37,7 @@ export const IFOREST_DEFAULTS: IForestOptions = {
   retrainIntervalMs: 3_600_000,
   retrainMinPoints: 12,
   rollingRetrains: 32,
-  scoreHistoryPoints: 500,
+  scoreHistoryPoints: 2000,
   seed: 0x5eed,
 };
 

@@ -23,7 +23,7 @@ export const SEASONAL_DEFAULTS: SeasonalOptions = {
   dailyOrder: 3,
   weeklyOrder: 2,
   minFitPoints: 60,
-  residualPoints: 300,
+  residualPoints: 1000,
   ridgePerPoint: 1e-3,
 };
 
