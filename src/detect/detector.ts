@@ -84,11 +84,11 @@ export const VOTE_DEFAULTS: EnsembleOptions = {
  */
 export const DEFAULT_LABEL_THRESHOLDS: Readonly<Record<DetectorName, number>> = {
   robust: 0.52,
-  seasonal: 0.1,
-  iforest: 0.2,
+  seasonal: 0.06,
+  iforest: 0.16,
   lstm: 0.34,
   shift: 0.15,
-  vote: 0.1,
+  vote: 0.13,
   ensemble: 0.17,
 };
 
