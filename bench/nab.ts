@@ -49,6 +49,9 @@ interface RunStats {
   scores: Float64Array[];
   points: number;
   seconds: number;
+  /** CPU seconds of this process (user + system) for the run: on a shared machine, wall time also
+   *  counts the time other jobs held the core. */
+  cpuSeconds: number;
   p99us: number;
   maxSeriesBytes: number;
 }
@@ -59,6 +62,7 @@ function run(name: DetectorName, corpus: NabFile[], timed: boolean, options: Det
   let maxSeriesBytes = 0;
   const lat: number[] = [];
   const start = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
   for (const f of corpus) {
     const d = createDetector(name, options);
     const out = new Float64Array(f.t.length);
@@ -77,12 +81,14 @@ function run(name: DetectorName, corpus: NabFile[], timed: boolean, options: Det
     maxSeriesBytes = Math.max(maxSeriesBytes, Buffer.byteLength(JSON.stringify(d.snapshot())));
   }
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   let p99us = Number.NaN;
   if (lat.length > 0) {
     const sorted = Float64Array.from(lat).sort();
     p99us = sorted[Math.floor(0.99 * (sorted.length - 1))] as number;
   }
-  return { scores, points, seconds, p99us, maxSeriesBytes };
+  return { scores, points, seconds, cpuSeconds, p99us, maxSeriesBytes };
 }
 
 function round2(s: NabScores): NabScores {
@@ -127,7 +133,7 @@ function main(): void {
     const d = scored.details.standard;
     process.stderr.write(
       `${name.padEnd(9)} standard ${scored.scores.standard.toFixed(2)}  lowFP ${scored.scores.reward_low_FP_rate.toFixed(2)}  lowFN ${scored.scores.reward_low_FN_rate.toFixed(2)}` +
-        `  (threshold ${d.threshold.toFixed(4)}, TP windows ${d.tp}/${d.tp + d.fn}, FP rows ${d.fp})  ${Math.round(r.points / r.seconds)} points/s\n`,
+        `  (threshold ${d.threshold.toFixed(4)}, TP windows ${d.tp}/${d.tp + d.fn}, FP rows ${d.fp})  ${Math.round(r.points / r.seconds)} points/s (${Math.round(r.points / r.cpuSeconds)} per CPU second)\n`,
     );
   }
 
@@ -160,6 +166,7 @@ function main(): void {
     detectors,
     ensemble: ensemble ?? null,
     points_per_s: ensembleStats ? Math.round(ensembleStats.points / ensembleStats.seconds) : null,
+    points_per_cpu_s: ensembleStats ? Math.round(ensembleStats.points / ensembleStats.cpuSeconds) : null,
     p99_point_us: ensembleStats ? Math.round(ensembleStats.p99us * 10) / 10 : null,
     max_series_bytes: ensembleStats ? ensembleStats.maxSeriesBytes : null,
     scorer_check: scorerCheck,
