@@ -1,3 +1,4 @@
+import { CliExit } from "./output.js";
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import {
@@ -148,6 +149,7 @@ export function registerDetectCommand(program: Command): Command {
     .option("--json", "print one JSON object instead of text")
     .addHelpText("after", `\n${detectorHelp()}\n`)
     .action(async (file: string, opts: DetectCommandOptions) => {
-      process.exitCode = await runDetect(file, opts);
+      const code = await runDetect(file, opts);
+      if (code !== 0) throw new CliExit(code);
     });
 }

@@ -7,6 +7,7 @@ import { ROLES, createToken, type Role } from "../http/index.js";
 import type { Incident } from "../incidents/index.js";
 import { createTokenStore, openDatabase } from "../storage/index.js";
 import { apiTarget, callApi } from "./api-client.js";
+import { registerDetectCommand } from "./detect-command.js";
 import { registerNotifyCommand } from "./notify-command.js";
 import { CliExit, EXIT_OK, EXIT_USAGE, reportError } from "./output.js";
 
@@ -248,6 +249,7 @@ export function buildProgram(): Command {
   });
 
   registerNotifyCommand(program, { loadConfig: (f) => loadConfig(f), configOption });
+  registerDetectCommand(program);
 
   return program;
 }
