@@ -113,6 +113,8 @@ describe("NotifyService end to end", () => {
       "[ACKNOWLEDGED] P0 Checkout down",
       "[RESOLVED] P0 Checkout down",
     ]);
+    // The vendor answers before the worker marks the item sent: wait for the bookkeeping too.
+    await vi.waitFor(async () => expect(await store.stats()).toEqual({ pending: 0, sent: 8, dead: 0 }), WAIT);
     expect(await store.stats()).toEqual({ pending: 0, sent: 8, dead: 0 });
     await svc2.stop();
   });
