@@ -4,8 +4,9 @@ import { serve } from "@hono/node-server";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import type { Config } from "./config/index.js";
 import { createLogger, systemClock, type Clock, type Logger } from "./core/index.js";
-import { Api, registerCoreRoutes, registerIncidentRoutes } from "./http/index.js";
+import { Api, registerCoreRoutes, registerIncidentRoutes, registerTelemetryRoutes } from "./http/index.js";
 import { IncidentService, createIncidentMetrics } from "./incidents/index.js";
+import { createTelemetry, type Telemetry } from "./ingest/index.js";
 import { createIncidentStore, createTokenStore, openDatabase, type Database } from "./storage/index.js";
 
 export const VERSION = "0.1.0";
@@ -23,6 +24,7 @@ export interface App {
   readonly config: Config;
   readonly database: Database;
   readonly incidents: IncidentService;
+  readonly telemetry: Telemetry;
   readonly api: Api;
   readonly registry: Registry;
   readonly logger: Logger;
@@ -73,6 +75,14 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const api = new Api(coreDeps);
   registerCoreRoutes(api, coreDeps);
   registerIncidentRoutes(api, incidents, clock);
+  const telemetry = createTelemetry({
+    config: config.telemetry,
+    clock,
+    logger,
+    registry,
+    emit: (a) => incidents.ingest(a, "anomaly"),
+  });
+  registerTelemetryRoutes(api, { ...telemetry, requireAuth: config.auth.receivers.require_auth });
 
   let server: Server | undefined;
 
@@ -80,10 +90,12 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     config,
     database,
     incidents,
+    telemetry,
     api,
     registry,
     logger,
     listen() {
+      telemetry.start();
       return new Promise((resolve, reject) => {
         const s = serve(
           { fetch: api.app.fetch, hostname: config.server.host, port: config.server.port },
@@ -107,7 +119,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
             server?.closeIdleConnections();
           })
         : Promise.resolve();
-      const drained = Promise.all([api.idle(), incidents.drain(), stopped]);
+      const drained = Promise.all([api.idle(), telemetry.stop(), incidents.drain(), stopped]);
       let timer: NodeJS.Timeout | undefined;
       const timedOut = await Promise.race([
         drained.then(() => false),

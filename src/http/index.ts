@@ -10,3 +10,5 @@ export {
 } from "./incident-routes.js";
 export { errorResponse } from "./error-mapping.js";
 export type { RouteDoc } from "./openapi.js";
+export { registerTelemetryRoutes } from "./telemetry-routes.js";
+export type { TelemetryRouteDeps } from "./telemetry-routes.js";
