@@ -1,5 +1,11 @@
 import { AuthError, ErrorCode } from "../core/index.js";
-import type { OtlpReceiver, ServiceGraphBuilder } from "../ingest/index.js";
+import type {
+  OtlpReceiver,
+  PromQLSource,
+  Scraper,
+  SeriesStore,
+  ServiceGraphBuilder,
+} from "../ingest/index.js";
 import type { Api } from "./http-app.js";
 import { roleAtLeast } from "./auth.js";
 
@@ -7,6 +13,9 @@ export interface TelemetryRouteDeps {
   /** Absent when OTLP intake is disabled in the config. */
   receiver: OtlpReceiver | undefined;
   graph: ServiceGraphBuilder;
+  scraper?: Scraper;
+  promql?: PromQLSource | undefined;
+  store?: SeriesStore;
   /** Same switch as the other receivers: when false, anonymous exports are accepted. */
   requireAuth: boolean;
 }
@@ -88,5 +97,29 @@ export function registerTelemetryRoutes(api: Api, deps: TelemetryRouteDeps): voi
       for (const e of edges) for (const n of [e.caller, e.callee]) if (!nodes.includes(n)) nodes.push(n);
       return c.json({ nodes: nodes.sort(), edges, stats: graph.getStats() });
     },
+  );
+  api.route(
+    {
+      method: "get",
+      path: "/api/v1/telemetry/targets",
+      summary: "Scrape targets and PromQL queries with their last result; series held in memory",
+      tag: "telemetry",
+      auth: "viewer",
+      responses: { 200: "status" },
+    },
+    (c) =>
+      c.json({
+        targets: deps.scraper?.status() ?? [],
+        queries: deps.promql?.status() ?? [],
+        series: deps.store
+          ? {
+              held: deps.store.size,
+              max: deps.store.maxSeries,
+              dropped: deps.store.dropped,
+              ended: deps.store.ended,
+              memoryBoundBytes: deps.store.memoryBoundBytes,
+            }
+          : null,
+      }),
   );
 }

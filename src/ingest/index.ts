@@ -42,5 +42,26 @@ export {
 } from "./service-graph.js";
 export type { ServiceGraphOptions, ServiceView, EdgeView, ServiceGraphStats } from "./service-graph.js";
 export * from "./telemetry-config.js";
-export { createTelemetry, GRAPH_TICK_MS } from "./telemetry.js";
+export { createTelemetry, GRAPH_TICK_MS, SERIES_SWEEP_MS } from "./telemetry.js";
 export type { Telemetry, TelemetryDeps } from "./telemetry.js";
+export { scanExposition, parseExposition, parseValue, formatOf, ExpositionError } from "./prom-text.js";
+export type { ExpositionFormat, MetricType, SampleVisitor, ParsedSample } from "./prom-text.js";
+export { Series, SeriesStore, SERIES_OVERHEAD_BYTES } from "./series-store.js";
+export type { SeriesStoreOptions } from "./series-store.js";
+export { LinearTrendForecaster, predictCrossing, CROSSING_SEARCH_STEPS } from "./forecast.js";
+export type { Forecaster } from "./forecast.js";
+export {
+  SeriesAnalyzer,
+  alertLabelsOf,
+  ANOMALY_ALERTNAME,
+  PREDICTED_ALERTNAME,
+  ANOMALY_SOURCE,
+  PREDICTION_SOURCE,
+} from "./series-analyzer.js";
+export type { SeriesDetector, SeriesDetectorFactory, SeriesAnalyzerOptions } from "./series-analyzer.js";
+export { Scraper, resolveTargets, relabel, SCRAPE_ACCEPT } from "./scraper.js";
+export type { ScrapeTarget, ScraperOptions, TargetStatus } from "./scraper.js";
+export { PromQLClient, DEFAULT_PROMQL_CLIENT_TIMEOUT_MS } from "./promql-client.js";
+export type { QueryResult, QuerySeries, PromQLClientOptions } from "./promql-client.js";
+export { PromQLSource } from "./promql-source.js";
+export type { PromQLQuery, PromQLSourceOptions, QueryStatus } from "./promql-source.js";
