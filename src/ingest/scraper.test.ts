@@ -74,6 +74,17 @@ function setup(opts: { detector?: boolean; rules?: unknown[] } = {}) {
 }
 
 describe("relabel", () => {
+  it("keeps an exposed service label unless the target names one", () => {
+    expect(relabel("m", { service: "carts" }, { job: "shop" }, { service: "shop" })["service"]).toBe("carts");
+    expect(relabel("m", {}, { job: "shop" }, { service: "shop" })["service"]).toBe("shop");
+    expect(
+      relabel("m", { service: "carts" }, { job: "shop", service: "web" }, { service: "web" }),
+    ).toMatchObject({
+      service: "web",
+      exported_service: "carts",
+    });
+  });
+
   it("lets target labels win and keeps exposed ones as exported_*", () => {
     expect(relabel("m", { job: "x", a: "1" }, { job: "shop", instance: "h:1" })).toEqual({
       exported_job: "x",

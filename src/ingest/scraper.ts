@@ -19,8 +19,10 @@ export interface ScrapeTarget {
   service: string;
   intervalMs: number;
   timeoutMs: number;
-  /** Labels the target adds to every series (job, instance, service and the configured extras). */
+  /** Labels the target sets on every series (job, instance, the configured extras, service if configured). */
   targetLabels: Labels;
+  /** Labels a series gets only when it does not expose them itself (service: the job, by default). */
+  defaultLabels: Labels;
 }
 
 export function resolveTargets(cfg: TelemetryConfig["scrape"]): ScrapeTarget[] {
@@ -35,19 +37,21 @@ export function resolveTargets(cfg: TelemetryConfig["scrape"]): ScrapeTarget[] {
       service,
       intervalMs: t.interval ?? cfg.interval,
       timeoutMs: Math.min(t.timeout ?? cfg.timeout, t.interval ?? cfg.interval),
-      targetLabels: { ...t.labels, job: t.job, instance, service },
+      targetLabels: { ...t.labels, job: t.job, instance, ...(t.service ? { service } : {}) },
+      defaultLabels: { service },
     };
   });
 }
 
 /**
  * Target labels win over exposed ones; an exposed label of the same name is kept as `exported_<name>`
- * (Prometheus' honor_labels: false).
+ * (Prometheus' honor_labels: false). Default labels fill in only what the series does not have.
  */
-export function relabel(name: string, exposed: Labels, target: Labels): Labels {
+export function relabel(name: string, exposed: Labels, target: Labels, defaults: Labels = {}): Labels {
   const out: Labels = {};
   for (const [k, v] of Object.entries(exposed)) out[k in target ? `exported_${k}` : k] = v;
   for (const [k, v] of Object.entries(target)) out[k] = v;
+  for (const [k, v] of Object.entries(defaults)) if (!(k in out) || out[k] === "") out[k] = v;
   out["__name__"] = name;
   return out;
 }
@@ -222,7 +226,11 @@ export class Scraper {
       ["up", up],
       ["scrape_duration_seconds", seconds],
     ] as const) {
-      const s = this.opts.store.upsert({ ...st.target.targetLabels, __name__: name });
+      const s = this.opts.store.upsert({
+        ...st.target.defaultLabels,
+        ...st.target.targetLabels,
+        __name__: name,
+      });
       if (s?.push(now, v)) this.opts.analyzer?.observe(s, now, v);
     }
   }
@@ -237,6 +245,7 @@ export class Scraper {
     const prev = st.cache;
     const next = new Map<string, Series>();
     const target = st.target.targetLabels;
+    const defaults = st.target.defaultLabels;
     let labelError: string | undefined;
     // Samples are applied only once the whole exposition parsed: a malformed scrape adds nothing.
     const got: Series[] = [];
@@ -253,7 +262,7 @@ export class Scraper {
             labelError ??= (e as Error).message;
             return;
           }
-          s = store.upsert(relabel(name, exposed, target));
+          s = store.upsert(relabel(name, exposed, target, defaults));
           if (!s) return;
         }
         next.set(key, s);
