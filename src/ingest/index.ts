@@ -46,7 +46,7 @@ export { createTelemetry, GRAPH_TICK_MS, SERIES_SWEEP_MS } from "./telemetry.js"
 export type { Telemetry, TelemetryDeps } from "./telemetry.js";
 export { scanExposition, parseExposition, parseValue, formatOf, ExpositionError } from "./prom-text.js";
 export type { ExpositionFormat, MetricType, SampleVisitor, ParsedSample } from "./prom-text.js";
-export { Series, SeriesStore, SERIES_OVERHEAD_BYTES } from "./series-store.js";
+export { Series, SeriesStore, SERIES_OVERHEAD_BYTES, INITIAL_RING_SAMPLES } from "./series-store.js";
 export type { SeriesStoreOptions } from "./series-store.js";
 export { LinearTrendForecaster, predictCrossing, CROSSING_SEARCH_STEPS } from "./forecast.js";
 export type { Forecaster } from "./forecast.js";

@@ -172,7 +172,8 @@ export function scanExposition(
         if (line !== "") throw new ParseError("content after # EOF");
         continue;
       }
-      if (line === "" || /^[ \t]*$/.test(line)) {
+      const c0 = line.charCodeAt(0);
+      if (line === "" || ((c0 === 32 || c0 === 9) && /^[ \t]*$/.test(line))) {
         if (om && line === "" && pos < len) throw new ParseError("empty line (not allowed in OpenMetrics)");
         continue;
       }
@@ -208,23 +209,27 @@ export function scanExposition(
         p = skipLabels(line, p);
       }
       const key = line.slice(0, p);
-      let rest = line.slice(p);
-      if (om) {
-        const hash = rest.indexOf(" # ");
-        if (hash >= 0) rest = rest.slice(0, hash);
-      }
-      const parts = rest.trim().split(/[ \t]+/);
-      if (parts.length < 1 || parts[0] === "" || parts.length > 2)
-        throw new ParseError("expected a value and an optional timestamp");
-      const value = parseValue(parts[0] as string);
+      const n = line.length;
+      while (p < n && (line.charCodeAt(p) === 32 || line.charCodeAt(p) === 9)) p++;
+      const vs = p;
+      while (p < n && line.charCodeAt(p) !== 32 && line.charCodeAt(p) !== 9) p++;
+      if (p === vs) throw new ParseError("expected a value");
+      const value = parseValue(line.slice(vs, p));
+      while (p < n && (line.charCodeAt(p) === 32 || line.charCodeAt(p) === 9)) p++;
       let ts: number | undefined;
-      if (parts.length === 2) {
-        const raw = parts[1] as string;
+      if (p < n && !(om && line.charCodeAt(p) === 35)) {
+        const tsStart = p;
+        while (p < n && line.charCodeAt(p) !== 32 && line.charCodeAt(p) !== 9) p++;
+        const raw = line.slice(tsStart, p);
         const tv = Number(raw);
         if (!Number.isFinite(tv) || (!om && !/^-?\d+$/.test(raw)))
           throw new ParseError(`invalid timestamp ${JSON.stringify(raw)}`);
         ts = om ? Math.round(tv * 1000) : tv;
+        while (p < n && (line.charCodeAt(p) === 32 || line.charCodeAt(p) === 9)) p++;
       }
+      // What may follow: nothing, or in OpenMetrics an exemplar (` # {labels} value [timestamp]`), ignored.
+      if (p < n && !(om && line.charCodeAt(p) === 35))
+        throw new ParseError("unexpected text after the sample");
       if (om && name.endsWith("_created")) {
         const family = types.get(name.slice(0, -"_created".length));
         if (family !== undefined && CREATED_FAMILIES.has(family)) continue;

@@ -31,11 +31,14 @@ class StandInDetector implements SeriesDetector {
 let body = "";
 let contentType = "text/plain; version=0.0.4";
 let status = 200;
+let hang = false;
 let server: Server;
 let url = "";
 
 beforeAll(async () => {
-  server = createServer((_req, res) => res.writeHead(status, { "content-type": contentType }).end(body));
+  server = createServer((_req, res) => {
+    if (!hang) res.writeHead(status, { "content-type": contentType }).end(body);
+  });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   url = `http://127.0.0.1:${(server.address() as { port: number }).port}/metrics`;
 });
@@ -136,6 +139,45 @@ describe("Scraper", () => {
     status = 500;
     expect((await scraper.scrapeOnce(0)).status).toBe("error");
     status = 200;
+    await scraper.stop();
+  });
+
+  it("fails a scrape that takes longer than the target's timeout", async () => {
+    const clock = new ManualClock();
+    const cfg = telemetryConfigSchema.parse({
+      scrape: { targets: [{ url, job: "slow", timeout: "150ms" }] },
+    });
+    const scraper = new Scraper({
+      targets: resolveTargets(cfg.scrape),
+      store: new SeriesStore(),
+      clock,
+      logger: silentLogger(),
+      maxBodyBytes: 1024,
+    });
+    hang = true;
+    try {
+      const r = await scraper.scrapeOnce(0);
+      expect(r.status === "error" && r.error).toMatch(/timeout after 150 ms/);
+      expect(r.status === "error" && r.retryable).toBe(true);
+    } finally {
+      hang = false;
+      await scraper.stop();
+    }
+  });
+
+  it("refuses a body larger than the limit", async () => {
+    const clock = new ManualClock();
+    const cfg = telemetryConfigSchema.parse({ scrape: { targets: [{ url, job: "big" }] } });
+    const scraper = new Scraper({
+      targets: resolveTargets(cfg.scrape),
+      store: new SeriesStore(),
+      clock,
+      logger: silentLogger(),
+      maxBodyBytes: 64,
+    });
+    body = `big_metric{label="${"x".repeat(100)}"} 1\n`;
+    const r = await scraper.scrapeOnce(0);
+    expect(r.status === "error" && r.error).toMatch(/exceeds 64 bytes/);
     await scraper.stop();
   });
 

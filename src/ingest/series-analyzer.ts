@@ -78,8 +78,9 @@ export class SeriesAnalyzer {
     this.resolveAfter = opts.resolveAfterSamples ?? DEFAULT_ANOMALY_RESOLVE_AFTER_SAMPLES;
   }
 
-  private stateOf(s: Series): SeriesState {
-    let st = s.state as SeriesState | undefined;
+  private stateOf(s: Series): SeriesState | undefined {
+    let st = s.state as SeriesState | undefined | null;
+    if (st === null) return undefined;
     if (!st) {
       const matching = this.rules.filter((r) => Object.entries(r.match).every(([k, v]) => s.labels[k] === v));
       st = {
@@ -87,6 +88,11 @@ export class SeriesAnalyzer {
         anomaly: { firing: undefined, calm: 0 },
         rules: matching.map((rule) => ({ rule, state: { firing: undefined, calm: 0 } })),
       };
+      // Series nothing watches remember that with null, and cost nothing more.
+      if (!st.detector && !st.rules.length) {
+        s.state = null;
+        return undefined;
+      }
       s.state = st;
     }
     return st;
@@ -95,6 +101,7 @@ export class SeriesAnalyzer {
   /** Called after a sample was appended to `s`. */
   observe(s: Series, t: number, v: number): void {
     const st = this.stateOf(s);
+    if (!st) return;
     if (st.detector && Number.isFinite(v)) {
       const r = st.detector.update(t, v);
       if (r.anomaly) {
@@ -166,7 +173,7 @@ export class SeriesAnalyzer {
 
   /** A series ended: its open alerts resolve. */
   ended(s: Series): void {
-    const st = s.state as SeriesState | undefined;
+    const st = s.state as SeriesState | undefined | null;
     if (!st) return;
     const t = Number.isFinite(s.lastT) ? s.lastT : this.opts.clock.now();
     this.calm(st.anomaly, t, true);

@@ -15,6 +15,16 @@ describe("SeriesStore", () => {
     expect(s.last()).toEqual({ t: 6000, v: 60 });
   });
 
+  it("grows a ring up to its capacity, then keeps the newest samples", () => {
+    const s = new SeriesStore({ samplesPerSeries: 20 }).upsert({ __name__: "g" });
+    if (!s) throw new Error("no series");
+    for (let i = 1; i <= 5; i++) s.push(i, i);
+    expect(s.slots).toBe(8);
+    for (let i = 6; i <= 30; i++) s.push(i, i);
+    expect(s.slots).toBe(20);
+    expect([...s.window().values]).toEqual(Array.from({ length: 20 }, (_, k) => k + 11));
+  });
+
   it("bounds the series count and ends stale series", () => {
     const ended: string[] = [];
     const store = new SeriesStore({

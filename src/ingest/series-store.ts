@@ -8,38 +8,52 @@ import {
 /** Bytes a series' ring costs (two Float64 arrays) plus a rough allowance for its labels and map entry. */
 export const SERIES_OVERHEAD_BYTES = 400;
 
+/** Samples a ring starts with; it doubles when full up to its capacity, so short-lived series stay small. */
+export const INITIAL_RING_SAMPLES = 8;
+
 /** One series: labels and a ring buffer of its most recent samples. */
 export class Series {
-  readonly times: Float64Array;
-  readonly values: Float64Array;
+  /** Interleaved (time, value) pairs: one typed array per series instead of two halves its fixed cost. */
+  private buf: Float64Array;
   private head = 0;
   count = 0;
   lastT = -Infinity;
   /** Set once the series ended; holders of a reference must drop it. */
   ended = false;
+  /** Free for the series' source: the scraper stores the number of the last scrape that exposed it. */
+  mark = 0;
   /** Opaque per-series state of the analyzer (detector, alert state), released with the series. */
   state: unknown = undefined;
 
   constructor(
     readonly id: string,
     readonly labels: Labels,
-    capacity: number,
+    readonly capacity: number,
   ) {
-    this.times = new Float64Array(capacity);
-    this.values = new Float64Array(capacity);
+    this.buf = new Float64Array(2 * Math.min(capacity, INITIAL_RING_SAMPLES));
   }
 
-  get capacity(): number {
-    return this.times.length;
+  /** Samples the ring can hold before it grows (or, at capacity, overwrites the oldest). */
+  get slots(): number {
+    return this.buf.length / 2;
   }
 
   /** Appends unless `t` is not after the last sample (out of order or duplicate); returns whether it did. */
   push(t: number, v: number): boolean {
     if (t <= this.lastT) return false;
-    this.times[this.head] = t;
-    this.values[this.head] = v;
-    this.head = (this.head + 1) % this.times.length;
-    if (this.count < this.times.length) this.count++;
+    let slots = this.buf.length / 2;
+    if (this.count === slots && slots < this.capacity) {
+      // Full but allowed to grow: the ring is in order from index 0 while it has never wrapped.
+      const grown = new Float64Array(2 * Math.min(this.capacity, slots * 2));
+      grown.set(this.buf);
+      this.buf = grown;
+      this.head = slots;
+      slots = grown.length / 2;
+    }
+    this.buf[2 * this.head] = t;
+    this.buf[2 * this.head + 1] = v;
+    this.head = (this.head + 1) % slots;
+    if (this.count < slots) this.count++;
     this.lastT = t;
     return true;
   }
@@ -47,22 +61,23 @@ export class Series {
   /** The samples held, oldest first, copied (the ring keeps moving). */
   window(): { times: Float64Array; values: Float64Array } {
     const n = this.count;
-    const cap = this.times.length;
+    const slots = this.buf.length / 2;
     const times = new Float64Array(n);
     const values = new Float64Array(n);
-    const start = (this.head - n + cap) % cap;
+    const start = (this.head - n + slots) % slots;
     for (let i = 0; i < n; i++) {
-      const j = (start + i) % cap;
-      times[i] = this.times[j] as number;
-      values[i] = this.values[j] as number;
+      const j = (start + i) % slots;
+      times[i] = this.buf[2 * j] as number;
+      values[i] = this.buf[2 * j + 1] as number;
     }
     return { times, values };
   }
 
   last(): { t: number; v: number } | undefined {
     if (this.count === 0) return undefined;
-    const j = (this.head - 1 + this.times.length) % this.times.length;
-    return { t: this.times[j] as number, v: this.values[j] as number };
+    const slots = this.buf.length / 2;
+    const j = (this.head - 1 + slots) % slots;
+    return { t: this.buf[2 * j] as number, v: this.buf[2 * j + 1] as number };
   }
 }
 
