@@ -96,7 +96,11 @@ export function createTracing(opts: TracingOptions): Tracing {
     traced(handler, route) {
       return (req, res) => {
         const t0 = performance.now();
-        const parent = propagator.extract(ROOT_CONTEXT, req.headers, headerGetter);
+        // Most requests at an edge carry no trace context: skip the propagator's parsing for them.
+        const parent =
+          req.headers["traceparent"] === undefined
+            ? ROOT_CONTEXT
+            : propagator.extract(ROOT_CONTEXT, req.headers, headerGetter);
         const method = req.method ?? "GET";
         const r = route ? route(req) : undefined;
         const span = tracer.startSpan(
