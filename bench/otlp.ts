@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { Agent, request } from "node:http";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { SpanKind, SpanStatusCode, ROOT_CONTEXT, trace } from "@opentelemetry/api";
 import { JsonTraceSerializer, ProtobufTraceSerializer } from "@opentelemetry/otlp-transformer";
@@ -199,6 +199,8 @@ try {
 }
 
 finish("otlp", {
+  // The machine is shared: the 1-minute load average at the end tells how busy it was.
+  load_avg_1m: Number(loadavg()[0]?.toFixed(1)),
   spans_per_s_protobuf: protoR.spansPerS,
   spans_per_s_json: jsonR.spansPerS,
   p99_ms: Math.max(protoR.p99, jsonR.p99),

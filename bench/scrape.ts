@@ -8,7 +8,7 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { finish, flag, progress, rssMb, startServer } from "./lib.js";
 
@@ -121,6 +121,8 @@ try {
     series_per_target: seriesPerTarget,
     interval_s: intervalS,
     measured_s: Number(wall.toFixed(1)),
+    // The machine is shared: the 1-minute load average at the end tells how busy it was.
+    load_avg_1m: Number(loadavg()[0]?.toFixed(1)),
   };
 } finally {
   await server.stop();

@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:http";
 import { connect, type Socket } from "node:net";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { EventEmitter } from "node:events";
 import { ROOT_CONTEXT, SpanKind, context, trace } from "@opentelemetry/api";
@@ -240,6 +241,8 @@ function inProcess(): Record<string, number> {
 const inproc = inProcess();
 const overhead = (m: { cpuUsPerReq: number }) => Number((m.cpuUsPerReq - none.cpuUsPerReq).toFixed(1));
 finish("tracing", {
+  // The machine is shared: the 1-minute load average at the end tells how busy it was.
+  load_avg_1m: Number(loadavg()[0]?.toFixed(1)),
   overhead_us_otel_default: overhead(otel),
   overhead_us_adaptive: overhead(adaptive),
   budget_us: budgetUs,
