@@ -31,6 +31,17 @@ const TWO_32 = 4294967296;
 /** Nesting of AnyValue arrays/kvlists we follow; deeper values are dropped (a hostile payload could recurse). */
 const MAX_ANY_VALUE_DEPTH = 8;
 
+/** Strings up to this many bytes are decoded by hand when ASCII: cheaper than Buffer#toString for short keys. */
+const SHORT_STRING_BYTES = 48;
+const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+/** Lower-case hex of buf[start, end), through a byte table. */
+function hexOf(buf: Buffer, start: number, end: number): string {
+  let out = "";
+  for (let i = start; i < end; i++) out += HEX[buf[i] as number] as string;
+  return out;
+}
+
 class Reader {
   pos = 0;
   constructor(
@@ -109,14 +120,25 @@ class Reader {
 
   string(): string {
     const e = this.lenEnd();
-    const s = this.buf.toString("utf8", this.pos, e);
+    const start = this.pos;
     this.pos = e;
-    return s;
+    if (e - start <= SHORT_STRING_BYTES) {
+      const b = this.buf;
+      let out = "";
+      let i = start;
+      for (; i < e; i++) {
+        const c = b[i] as number;
+        if (c >= 0x80) break;
+        out += String.fromCharCode(c);
+      }
+      if (i === e) return out;
+    }
+    return this.buf.toString("utf8", start, e);
   }
 
   hex(): string {
     const e = this.lenEnd();
-    const s = this.buf.toString("hex", this.pos, e);
+    const s = hexOf(this.buf, this.pos, e);
     this.pos = e;
     return s;
   }
@@ -271,8 +293,8 @@ function span(r: Reader, end: number, resource: SpanResource, scope: string, out
   out.spans.push({
     resource,
     scope,
-    traceId: buf.toString("hex", traceStart, traceStart + 16),
-    spanId: buf.toString("hex", spanStart, spanStart + 8),
+    traceId: hexOf(buf, traceStart, traceStart + 16),
+    spanId: hexOf(buf, spanStart, spanStart + 8),
     parentSpanId,
     name,
     kind: (kind <= 5 ? kind : 0) as SpanKind,
