@@ -256,7 +256,16 @@ describe("OTLP from the real OpenTelemetry SDK exporter (protobuf over loopback)
     const s = p.getTracer("t").startSpan("charge", {
       kind: ApiSpanKind.CONSUMER,
       startTime: start,
-      attributes: { amount: 12.5, count: 3, ok: false, currency: "EUR", tags: ["a", "b"], big: -7 },
+      attributes: {
+        amount: 12.5,
+        count: 3,
+        ok: false,
+        currency: "EUR",
+        tags: ["a", "b"],
+        big: -7,
+        "city.näme": "Zürich ☃",
+        long: "x".repeat(60) + "é",
+      },
     });
     s.setStatus({ code: SpanStatusCode.ERROR, message: "declined" });
     s.end(start + 250);
@@ -281,6 +290,8 @@ describe("OTLP from the real OpenTelemetry SDK exporter (protobuf over loopback)
       currency: "EUR",
       tags: ["a", "b"],
       big: -7,
+      "city.näme": "Zürich ☃",
+      long: "x".repeat(60) + "é",
     });
     expect(d.traceId).toMatch(/^[0-9a-f]{32}$/);
     expect(d.traceId).toBe(s.spanContext().traceId);
