@@ -79,3 +79,38 @@ g 1.5
     expect(parseExposition("# EOF\ng 1\n", "openmetrics").status).toBe("error");
   });
 });
+
+describe("real expositions", () => {
+  it("parses prom-client's output, both formats", async () => {
+    const { Registry, Counter, Histogram, collectDefaultMetrics } = await import("prom-client");
+    for (const type of [Registry.PROMETHEUS_CONTENT_TYPE, Registry.OPENMETRICS_CONTENT_TYPE] as const) {
+      const registry = new Registry<typeof type>();
+      registry.setContentType(type);
+      collectDefaultMetrics({ register: registry });
+      new Counter({ name: "jobs_total", help: "jobs", labelNames: ["queue"], registers: [registry] }).inc(
+        { queue: 'a"b\\c' },
+        3,
+      );
+      const h = new Histogram({
+        name: "latency_seconds",
+        help: "latency",
+        buckets: [0.1, 1],
+        registers: [registry],
+      });
+      h.observe(0.5);
+      const r = parseExposition(
+        await registry.metrics(),
+        type === Registry.OPENMETRICS_CONTENT_TYPE ? "openmetrics" : "prometheus",
+      );
+      if (r.status !== "ok") throw new Error(r.error);
+      expect(r.value.find((s) => s.name === "jobs_total")).toMatchObject({
+        labels: { queue: 'a"b\\c' },
+        value: 3,
+      });
+      expect(
+        r.value.find((s) => s.name === "latency_seconds_bucket" && s.labels["le"] === "+Inf")?.value,
+      ).toBe(1);
+      expect(r.value.filter((s) => s.name === "process_cpu_seconds_total").length).toBeGreaterThan(0);
+    }
+  });
+});
