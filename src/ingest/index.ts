@@ -65,3 +65,4 @@ export { PromQLClient, DEFAULT_PROMQL_CLIENT_TIMEOUT_MS } from "./promql-client.
 export type { QueryResult, QuerySeries, PromQLClientOptions } from "./promql-client.js";
 export { PromQLSource } from "./promql-source.js";
 export type { PromQLQuery, PromQLSourceOptions, QueryStatus } from "./promql-source.js";
+export { recordRedSeries, RED_SERIES, RED_SERIES_INTERVAL_MS } from "./red-series.js";

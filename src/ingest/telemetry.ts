@@ -5,6 +5,7 @@ import type { Forecaster } from "./forecast.js";
 import { OtlpReceiver } from "./otlp-receiver.js";
 import { PromQLClient } from "./promql-client.js";
 import { PromQLSource } from "./promql-source.js";
+import { RED_SERIES_INTERVAL_MS, recordRedSeries } from "./red-series.js";
 import { Scraper, resolveTargets } from "./scraper.js";
 import { SeriesAnalyzer, type SeriesDetectorFactory } from "./series-analyzer.js";
 import { SeriesStore } from "./series-store.js";
@@ -111,6 +112,9 @@ export function createTelemetry(deps: TelemetryDeps): Telemetry {
     start() {
       if (timers.length) return;
       timers.push(setInterval(() => graph.tick(), GRAPH_TICK_MS));
+      timers.push(
+        setInterval(() => recordRedSeries(graph, store, analyzer, clock.now()), RED_SERIES_INTERVAL_MS),
+      );
       timers.push(
         setInterval(() => {
           store.sweep(clock.now());
