@@ -27,6 +27,26 @@ const HEX_SPAN = /^[0-9a-fA-F]{16}$/;
 const ZERO_TRACE = "00000000000000000000000000000000";
 const ZERO_SPAN = "0000000000000000";
 const MAX_ANY_VALUE_DEPTH = 8;
+/** Enum names some producers write instead of the numbers the OTLP JSON mapping asks for; accepted too. */
+const KIND_NAMES: Record<string, number> = {
+  SPAN_KIND_UNSPECIFIED: 0,
+  SPAN_KIND_INTERNAL: 1,
+  SPAN_KIND_SERVER: 2,
+  SPAN_KIND_CLIENT: 3,
+  SPAN_KIND_PRODUCER: 4,
+  SPAN_KIND_CONSUMER: 5,
+};
+const STATUS_NAMES: Record<string, number> = {
+  STATUS_CODE_UNSET: 0,
+  STATUS_CODE_OK: 1,
+  STATUS_CODE_ERROR: 2,
+};
+
+function enumValue(v: unknown, names: Record<string, number>, max: number): number {
+  if (typeof v === "number") return Number.isInteger(v) && v >= 0 && v <= max ? v : 0;
+  if (typeof v === "string") return names[v] ?? 0;
+  return 0;
+}
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -121,9 +141,9 @@ export function decodeTraceRequestJson(body: unknown): DecodedExport {
           noteRejection(out, "endTimeUnixNano before startTimeUnixNano");
           continue;
         }
-        const kind = typeof s["kind"] === "number" && s["kind"] >= 0 && s["kind"] <= 5 ? s["kind"] : 0;
+        const kind = enumValue(s["kind"], KIND_NAMES, 5);
         const status = isObj(s["status"]) ? s["status"] : {};
-        const code = typeof status["code"] === "number" && status["code"] <= 2 ? status["code"] : 0;
+        const code = enumValue(status["code"], STATUS_NAMES, 2);
         out.spans.push({
           resource,
           scope,

@@ -69,6 +69,18 @@ describe("OTLP receiver over the app's HTTP API", () => {
     expect(carts?.latencyMs.p50).toBeLessThan(20);
   });
 
+  it("accepts enum names for kind and status code", async () => {
+    const res = await t.req("POST", "/v1/traces", {
+      body: jsonBody("names", [
+        jsonSpan(5, { kind: "SPAN_KIND_SERVER", status: { code: "STATUS_CODE_ERROR" } }),
+      ]),
+    });
+    expect(res.status).toBe(200);
+    await t.app.telemetry.receiver?.drained();
+    const svc = t.app.telemetry.graph.serviceViews().find((s) => s.name === "names");
+    expect(svc).toMatchObject({ requests: 1, errors: 1 });
+  });
+
   it("accepts gzip and refuses other encodings, media types and malformed bodies", async () => {
     const raw = Buffer.from(JSON.stringify(jsonBody("gz", [jsonSpan(3)])));
     const gz = await t.app.api.app.request("/v1/traces", {
