@@ -10,6 +10,7 @@ import {
   registerCoreRoutes,
   registerIncidentRoutes,
   registerSilenceRoutes,
+  registerTelemetryRoutes,
 } from "./http/index.js";
 import {
   IncidentService,
@@ -36,6 +37,7 @@ import {
   openDatabase,
   type Database,
 } from "./storage/index.js";
+import { createTelemetry, type Telemetry } from "./ingest/index.js";
 
 export const VERSION = "0.1.0";
 
@@ -107,6 +109,7 @@ export interface App {
   readonly database: Database;
   readonly incidents: IncidentService;
   readonly notify: NotifyService;
+  readonly telemetry: Telemetry;
   readonly api: Api;
   readonly registry: Registry;
   readonly logger: Logger;
@@ -229,6 +232,14 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     await notify.ingest(
       replay.filter((r) => !r.alert.flapping).map((r) => notifyAlert(r.alert, r.incident, publicUrl)),
     );
+  const telemetry = createTelemetry({
+    config: config.telemetry,
+    clock,
+    logger,
+    registry,
+    emit: (a) => incidents.ingest(a, "anomaly"),
+  });
+  registerTelemetryRoutes(api, { ...telemetry, requireAuth: config.auth.receivers.require_auth });
 
   let server: Server | undefined;
 
@@ -237,10 +248,12 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     database,
     incidents,
     notify,
+    telemetry,
     api,
     registry,
     logger,
     listen() {
+      telemetry.start();
       return new Promise((resolve, reject) => {
         const s = serve(
           { fetch: api.app.fetch, hostname: config.server.host, port: config.server.port },
@@ -264,7 +277,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
             server?.closeIdleConnections();
           })
         : Promise.resolve();
-      const drained = Promise.all([api.idle(), incidents.drain(), stopped]);
+      const drained = Promise.all([api.idle(), telemetry.stop(), incidents.drain(), stopped]);
       let timer: NodeJS.Timeout | undefined;
       const timedOut = await Promise.race([
         drained.then(() => false),

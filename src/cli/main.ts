@@ -55,6 +55,7 @@ export function buildProgram(): Command {
       out(`  API (OpenAPI document)   ${url}/openapi.json`);
       out(`  Alertmanager webhook     ${url}/api/v1/alerts/alertmanager`);
       out(`  Events API (PD v2 shape) ${url}/v2/enqueue`);
+      out(`  OTLP traces (HTTP)       ${url}/v1/traces`);
       out(`  Metrics                  ${url}/metrics`);
       out(`  Storage                  ${config.storage.url}`);
       if (bootstrap)

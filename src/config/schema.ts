@@ -2,6 +2,7 @@ import { z } from "zod";
 import { durationSchema } from "../core/index.js";
 import { incidentsConfigSchema } from "../incidents/index.js";
 import { notifyConfigSchema } from "../notify/index.js";
+import { telemetryConfigSchema } from "../ingest/index.js";
 
 /** Largest request body accepted by default: a 100-alert Alertmanager batch is ~100 KiB. */
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
@@ -75,6 +76,7 @@ export const configSchema = z
       .prefault({}),
     incidents: incidentsConfigSchema.prefault({}),
     notify: notifyConfigSchema.prefault({}),
+    telemetry: telemetryConfigSchema.prefault({}),
   })
   .strict();
 
