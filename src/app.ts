@@ -2,6 +2,13 @@ import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
 import { Registry, collectDefaultMetrics } from "prom-client";
+import {
+  ChaosEngine,
+  ChaosState,
+  createChaosMetrics,
+  incidentListWatcher,
+  registerChaosRoutes,
+} from "./chaos/index.js";
 import type { Config } from "./config/index.js";
 import { createLogger, systemClock, type Clock, type Logger } from "./core/index.js";
 import { Api, registerCoreRoutes, registerIncidentRoutes } from "./http/index.js";
@@ -26,6 +33,7 @@ export interface App {
   readonly api: Api;
   readonly registry: Registry;
   readonly logger: Logger;
+  readonly chaos: ChaosEngine;
   /** Listens on the configured address; resolves with the base URL. */
   listen(): Promise<string>;
   /** Stops taking requests, drains in-flight work within the grace period, closes the database. */
@@ -74,6 +82,19 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   registerCoreRoutes(api, coreDeps);
   registerIncidentRoutes(api, incidents, clock);
 
+  const chaos = new ChaosEngine({
+    state: new ChaosState(config.chaos.state_dir),
+    level: config.chaos.level,
+    clock,
+    logger: logger.child({ module: "chaos" }),
+    watcher: incidentListWatcher(incidents),
+    metrics: createChaosMetrics(registry),
+    watchdog: config.chaos.watchdog,
+    heartbeatIntervalMs: config.chaos.heartbeat_interval,
+    heartbeatStaleMs: config.chaos.heartbeat_stale,
+  });
+  registerChaosRoutes(api, chaos);
+
   let server: Server | undefined;
 
   return {
@@ -83,6 +104,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     api,
     registry,
     logger,
+    chaos,
     listen() {
       return new Promise((resolve, reject) => {
         const s = serve(

@@ -49,7 +49,7 @@ export function describeAction(a: Action): string {
     case "spawn":
       return `spawn ${a.argv.map((x) => (/^[\w./:=,+-]+$/.test(x) ? x : JSON.stringify(x))).join(" ")}`;
     case "kill-marker":
-      return `kill -${a.signal} every process whose argv holds ${a.marker}`;
+      return `kill -${a.signal} the process group of every process whose argv or NOVASRE_FAULT holds ${a.marker}`;
     case "in-process":
       return `in-process: ${a.note}`;
   }
@@ -147,7 +147,7 @@ export async function runAction(a: Action, timeoutMs = DEFAULT_ACTION_TIMEOUT_MS
       if (a.startTime !== undefined && processStartTime(a.pid) !== a.startTime)
         return ok(`pid ${a.pid} is gone (or reused); nothing to signal`);
       try {
-        process.kill(a.group ? -a.pid : a.pid, a.signal as NodeJS.Signals);
+        process.kill(a.group ? -a.pid : a.pid, a.signal);
         return ok(`sent ${a.signal} to ${a.group ? "group " : ""}${a.pid}`);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === "ESRCH") return ok(`pid ${a.pid} already gone`);
@@ -168,7 +168,7 @@ export async function runAction(a: Action, timeoutMs = DEFAULT_ACTION_TIMEOUT_MS
         return fail(`${a.method} ${a.url}: ${res.status} ${text.slice(0, 300)}`, res.status >= 500);
       } catch (e) {
         // A proxy that is gone holds no toxic: nothing is left to revert.
-        if (a.method === "DELETE" && /ECONNREFUSED/.test(String((e as Error).cause ?? "")))
+        if (a.method === "DELETE" && /ECONNREFUSED/.test(JSON.stringify((e as { cause?: { code?: string } }).cause?.code ?? "")))
           return ok("proxy gone");
         return fail(`${a.method} ${a.url}: ${(e as Error).message}`, true);
       }
@@ -214,10 +214,14 @@ export async function runAction(a: Action, timeoutMs = DEFAULT_ACTION_TIMEOUT_MS
     case "kill-marker": {
       const pids = pidsWithMarker(a.marker);
       for (const pid of pids) {
-        try {
-          process.kill(pid, a.signal as NodeJS.Signals);
-        } catch {
-          // already gone
+        // Spawned faults lead their own process group; stress-ng's workers rewrite their argv and
+        // environment, so they are reached through the group.
+        for (const target of [-pid, pid]) {
+          try {
+            process.kill(target, a.signal);
+          } catch {
+            // already gone, or not a group leader
+          }
         }
       }
       return ok(`signalled ${pids.length} process(es)`);

@@ -17,6 +17,9 @@ export function isChaosToolkit(doc: unknown): doc is Record<string, unknown> {
 
 type Obj = Record<string, unknown>;
 const isObj = (x: unknown): x is Obj => !!x && typeof x === "object" && !Array.isArray(x);
+/** A scalar as text; objects as JSON (never "[object Object]"). */
+const text = (x: unknown, fallback: string): string =>
+  x === undefined || x === null ? fallback : typeof x === "string" ? x : JSON.stringify(x);
 
 /** Splits a command line like POSIX shell words (quotes and backslashes), without running a shell. */
 export function shellWords(s: string): string[] {
@@ -78,7 +81,7 @@ export function fromChaosToolkit(doc: Obj): { experiment?: Obj; problems: ErrorD
       return {
         http: {
           url: String(p["url"]),
-          method: String(p["method"] ?? "GET").toUpperCase(),
+          method: text(p["method"], "GET").toUpperCase(),
           headers: isObj(p["headers"]) ? p["headers"] : {},
           ...(args !== undefined ? { body: args } : {}),
           ...(timeoutS !== undefined ? { timeout: Math.round(timeoutS * 1000) } : {}),
@@ -102,11 +105,11 @@ export function fromChaosToolkit(doc: Obj): { experiment?: Obj; problems: ErrorD
 
   const tolerance = (t: unknown, kind: "http" | "process", path: string): Obj | undefined => {
     const main = kind === "http" ? "status" : "exit_code";
-    const text = kind === "http" ? "body" : "stdout";
-    const target = (x: unknown) => (x === "status" ? main : x === "body" || x === undefined ? text : String(x));
+    const textTarget = kind === "http" ? "body" : "stdout";
+    const target = (x: unknown) => (x === "status" ? main : x === "body" || x === undefined ? textTarget : text(x, ""));
     if (typeof t === "number") return { target: main, equals: t };
     if (typeof t === "boolean") return t ? {} : { target: main, range: [400, 599] };
-    if (typeof t === "string") return { target: text, equals: t };
+    if (typeof t === "string") return { target: textTarget, equals: t };
     if (Array.isArray(t)) return { target: main, one_of: t };
     if (isObj(t)) {
       switch (t["type"]) {
@@ -145,7 +148,7 @@ export function fromChaosToolkit(doc: Obj): { experiment?: Obj; problems: ErrorD
     const steps: Obj[] = [];
     const pauses = isObj(a["pauses"]) ? a["pauses"] : {};
     if (pauses["before"] !== undefined) steps.push({ wait: Math.round(Number(pauses["before"]) * 1000) });
-    const name = String(a["name"] ?? "activity");
+    const name = text(a["name"], "activity");
     if (a["type"] === "probe") {
       const tol = a["tolerance"] !== undefined ? tolerance(a["tolerance"], kind, `${path}.tolerance`) : undefined;
       if (needTolerance && a["tolerance"] === undefined) refuse(`${path}.tolerance`, "a steady-state probe needs a tolerance");
@@ -169,12 +172,12 @@ export function fromChaosToolkit(doc: Obj): { experiment?: Obj; problems: ErrorD
     problems,
     experiment: {
       version: 1,
-      title: String(doc["title"] ?? "untitled"),
-      description: String(doc["description"] ?? ""),
+      title: text(doc["title"], "untitled"),
+      description: text(doc["description"], ""),
       tags: Array.isArray(doc["tags"]) ? doc["tags"].map(String) : [],
       configuration,
       secrets,
-      steady_state: { title: String(ssh?.["title"] ?? "steady state"), probes: ssProbes },
+      steady_state: { title: text(ssh?.["title"], "steady state"), probes: ssProbes },
       method,
       rollbacks,
       // Chaos Toolkit checks the hypothesis once after the method.

@@ -5,7 +5,6 @@ import { runActions } from "./actions.js";
 import {
   BASELINE_SAMPLES,
   DEFAULT_RECOVERY_POLL_MS,
-  type ActionStep,
   type Experiment,
   type Level,
   type Probe,
@@ -17,8 +16,9 @@ import { checkTolerance, defaultTarget, numericValue, runProbe, type ProbeOutput
 import { ProxyManager } from "./proxy.js";
 import { startProxyApi, type ProxyApi } from "./proxy-api.js";
 import { blastRadiusViolations, LEVEL_POLICIES } from "./safety.js";
+import type {
+  ChaosState} from "./state.js";
 import {
-  ChaosState,
   DEFAULT_HEARTBEAT_INTERVAL_MS,
   DEFAULT_HEARTBEAT_STALE_MS,
   Heartbeat,
@@ -474,7 +474,7 @@ export class ChaosEngine {
       j.recovery.reverted_at = this.clock.now();
     }
 
-    for (const rb of exp.rollbacks as ActionStep[]) {
+    for (const rb of exp.rollbacks) {
       const t0 = this.clock.now();
       const out = await runProbe(rb);
       const end = this.clock.now();

@@ -89,6 +89,6 @@ export function parseToxic(input: unknown): Toxic {
     type: base.data.type,
     stream: base.data.stream,
     toxicity: base.data.toxicity,
-    attributes: attrs.data as Toxic["attributes"],
+    attributes: attrs.data,
   };
 }

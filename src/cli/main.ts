@@ -7,6 +7,7 @@ import { ROLES, createToken, type Role } from "../http/index.js";
 import type { Incident } from "../incidents/index.js";
 import { createTokenStore, openDatabase } from "../storage/index.js";
 import { apiTarget, callApi } from "./api-client.js";
+import { registerChaosCommand } from "./chaos-command.js";
 import { CliExit, EXIT_OK, EXIT_USAGE, reportError } from "./output.js";
 
 const out = (s: string): void => {
@@ -245,6 +246,8 @@ export function buildProgram(): Command {
       out(`wrote ${opts.out}`);
     } else out(md);
   });
+
+  registerChaosCommand(program);
 
   return program;
 }
