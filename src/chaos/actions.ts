@@ -1,5 +1,14 @@
 import { spawn } from "node:child_process";
-import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { fail, ok, type Result } from "../core/index.js";
 
 /** Longest an apply or revert action may take before it counts as failed. */
@@ -86,7 +95,7 @@ function fillFile(path: string, bytes: number): void {
   const fd = openSync(path, "w");
   try {
     const block = Buffer.alloc(Math.min(bytes, FILL_BLOCK_BYTES), 0x5a);
-    for (let done = 0; done < bytes; ) {
+    for (let done = 0; done < bytes;) {
       const n = writeSync(fd, block, 0, Math.min(block.length, bytes - done));
       done += n;
     }
@@ -168,7 +177,10 @@ export async function runAction(a: Action, timeoutMs = DEFAULT_ACTION_TIMEOUT_MS
         return fail(`${a.method} ${a.url}: ${res.status} ${text.slice(0, 300)}`, res.status >= 500);
       } catch (e) {
         // A proxy that is gone holds no toxic: nothing is left to revert.
-        if (a.method === "DELETE" && /ECONNREFUSED/.test(JSON.stringify((e as { cause?: { code?: string } }).cause?.code ?? "")))
+        if (
+          a.method === "DELETE" &&
+          /ECONNREFUSED/.test(JSON.stringify((e as { cause?: { code?: string } }).cause?.code ?? ""))
+        )
           return ok("proxy gone");
         return fail(`${a.method} ${a.url}: ${(e as Error).message}`, true);
       }

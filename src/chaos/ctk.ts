@@ -52,14 +52,23 @@ export function shellWords(s: string): string[] {
 export function fromChaosToolkit(doc: Obj): { experiment?: Obj; problems: ErrorDetail[] } {
   const problems: ErrorDetail[] = [];
   const refuse = (path: string, message: string) => problems.push({ path, message });
-  for (const key of ["controls", "extensions"]) if (key in doc && key === "controls") refuse(key, "Chaos Toolkit controls are not supported");
+  for (const key of ["controls", "extensions"])
+    if (key in doc && key === "controls") refuse(key, "Chaos Toolkit controls are not supported");
   const named = new Map<string, Obj>();
 
   const configuration: Obj = {};
   for (const [k, v] of Object.entries(isObj(doc["configuration"]) ? doc["configuration"] : {})) {
     if (isObj(v)) {
-      if (v["type"] === "env") configuration[k] = { env: String(v["key"]), ...(v["default"] !== undefined ? { default: v["default"] } : {}) };
-      else refuse(`configuration.${k}`, `configuration type ${JSON.stringify(v["type"])} is not supported (only env)`);
+      if (v["type"] === "env")
+        configuration[k] = {
+          env: String(v["key"]),
+          ...(v["default"] !== undefined ? { default: v["default"] } : {}),
+        };
+      else
+        refuse(
+          `configuration.${k}`,
+          `configuration type ${JSON.stringify(v["type"])} is not supported (only env)`,
+        );
     } else configuration[k] = v;
   }
   const secrets: Obj = {};
@@ -73,10 +82,14 @@ export function fromChaosToolkit(doc: Obj): { experiment?: Obj; problems: ErrorD
 
   const provider = (a: Obj, path: string): Obj | undefined => {
     const p = a["provider"];
-    if (!isObj(p)) return refuse(`${path}.provider`, "missing provider"), undefined;
+    if (!isObj(p)) return (refuse(`${path}.provider`, "missing provider"), undefined);
     if (p["type"] === "http") {
       const t = p["timeout"];
-      const timeoutS = Array.isArray(t) ? Number(t[0]) + Number(t[1]) : t === undefined ? undefined : Number(t);
+      const timeoutS = Array.isArray(t)
+        ? Number(t[0]) + Number(t[1])
+        : t === undefined
+          ? undefined
+          : Number(t);
       const args = p["arguments"];
       return {
         http: {
@@ -98,7 +111,10 @@ export function fromChaosToolkit(doc: Obj): { experiment?: Obj; problems: ErrorD
         },
       };
     }
-    const what = p["type"] === "python" ? `python provider ${String(p["module"])}.${String(p["func"])}` : `provider type ${JSON.stringify(p["type"])}`;
+    const what =
+      p["type"] === "python"
+        ? `python provider ${String(p["module"])}.${String(p["func"])}`
+        : `provider type ${JSON.stringify(p["type"])}`;
     refuse(`${path}.provider`, `${what} cannot run here (supported: http, process)`);
     return undefined;
   };
@@ -106,7 +122,8 @@ export function fromChaosToolkit(doc: Obj): { experiment?: Obj; problems: ErrorD
   const tolerance = (t: unknown, kind: "http" | "process", path: string): Obj | undefined => {
     const main = kind === "http" ? "status" : "exit_code";
     const textTarget = kind === "http" ? "body" : "stdout";
-    const target = (x: unknown) => (x === "status" ? main : x === "body" || x === undefined ? textTarget : text(x, ""));
+    const target = (x: unknown) =>
+      x === "status" ? main : x === "body" || x === undefined ? textTarget : text(x, "");
     if (typeof t === "number") return { target: main, equals: t };
     if (typeof t === "boolean") return t ? {} : { target: main, range: [400, 599] };
     if (typeof t === "string") return { target: textTarget, equals: t };
@@ -124,7 +141,10 @@ export function fromChaosToolkit(doc: Obj): { experiment?: Obj; problems: ErrorD
         case "range":
           return { target: t["target"] === undefined ? main : target(t["target"]), range: t["range"] };
         default:
-          refuse(path, `tolerance type ${JSON.stringify(t["type"])} is not supported (supported: value, list, regex, jsonpath, range)`);
+          refuse(
+            path,
+            `tolerance type ${JSON.stringify(t["type"])} is not supported (supported: value, list, regex, jsonpath, range)`,
+          );
           return undefined;
       }
     }
@@ -136,10 +156,10 @@ export function fromChaosToolkit(doc: Obj): { experiment?: Obj; problems: ErrorD
     let a = a0;
     if (isObj(a) && typeof a["ref"] === "string") {
       const r = named.get(a["ref"]);
-      if (!r) return refuse(path, `ref ${a["ref"]} names no earlier activity`), [];
+      if (!r) return (refuse(path, `ref ${a["ref"]} names no earlier activity`), []);
       a = r;
     }
-    if (!isObj(a)) return refuse(path, "not an activity"), [];
+    if (!isObj(a)) return (refuse(path, "not an activity"), []);
     if (typeof a["name"] === "string") named.set(a["name"], a);
     if (a["background"] === true) refuse(`${path}.background`, "background activities are not supported");
     const prov = provider(a, path);
@@ -150,8 +170,10 @@ export function fromChaosToolkit(doc: Obj): { experiment?: Obj; problems: ErrorD
     if (pauses["before"] !== undefined) steps.push({ wait: Math.round(Number(pauses["before"]) * 1000) });
     const name = text(a["name"], "activity");
     if (a["type"] === "probe") {
-      const tol = a["tolerance"] !== undefined ? tolerance(a["tolerance"], kind, `${path}.tolerance`) : undefined;
-      if (needTolerance && a["tolerance"] === undefined) refuse(`${path}.tolerance`, "a steady-state probe needs a tolerance");
+      const tol =
+        a["tolerance"] !== undefined ? tolerance(a["tolerance"], kind, `${path}.tolerance`) : undefined;
+      if (needTolerance && a["tolerance"] === undefined)
+        refuse(`${path}.tolerance`, "a steady-state probe needs a tolerance");
       steps.push({ probe: { name, ...prov, ...(tol ? { tolerance: tol } : {}) } });
     } else steps.push({ action: { name, ...prov } });
     if (pauses["after"] !== undefined) steps.push({ wait: Math.round(Number(pauses["after"]) * 1000) });
@@ -160,11 +182,28 @@ export function fromChaosToolkit(doc: Obj): { experiment?: Obj; problems: ErrorD
 
   const ssh = isObj(doc["steady-state-hypothesis"]) ? doc["steady-state-hypothesis"] : undefined;
   const ssProbes = (Array.isArray(ssh?.["probes"]) ? (ssh["probes"] as unknown[]) : []).flatMap((p, i) =>
-    activity(p, `steady-state-hypothesis.probes[${i}]`, true).flatMap((s) => (s["probe"] ? [s["probe"]] : [])),
+    activity(p, `steady-state-hypothesis.probes[${i}]`, true).flatMap((s) =>
+      s["probe"] ? [s["probe"]] : [],
+    ),
   );
-  const method = (Array.isArray(doc["method"]) ? doc["method"] : []).flatMap((a, i) => activity(a, `method[${i}]`, false));
+  const method = (Array.isArray(doc["method"]) ? doc["method"] : []).flatMap((a, i) =>
+    activity(a, `method[${i}]`, false),
+  );
   const rollbacks = (Array.isArray(doc["rollbacks"]) ? doc["rollbacks"] : []).flatMap((a, i) =>
-    activity(a, `rollbacks[${i}]`, false).flatMap((s) => (s["action"] ? [s["action"]] : s["probe"] ? [{ name: (s["probe"] as Obj)["name"], ...(((s["probe"] as Obj)["http"]) ? { http: (s["probe"] as Obj)["http"] } : { process: (s["probe"] as Obj)["process"] }) }] : [])),
+    activity(a, `rollbacks[${i}]`, false).flatMap((s) =>
+      s["action"]
+        ? [s["action"]]
+        : s["probe"]
+          ? [
+              {
+                name: (s["probe"] as Obj)["name"],
+                ...((s["probe"] as Obj)["http"]
+                  ? { http: (s["probe"] as Obj)["http"] }
+                  : { process: (s["probe"] as Obj)["process"] }),
+              },
+            ]
+          : [],
+    ),
   );
   if (!method.length) refuse("method", "the method has no activity we can run");
   if (problems.length) return { problems };

@@ -24,9 +24,11 @@ beforeAll(async () => {
     res.setHeader("content-type", "application/json");
     res.end(JSON.stringify({ ok: true, items: [{ id: 1 }, { id: 2 }] }));
   });
-  servicePort = await new Promise((r) => service.listen(0, "127.0.0.1", () => r((service.address() as { port: number }).port)));
+  servicePort = await new Promise((r) =>
+    service.listen(0, "127.0.0.1", () => r((service.address() as { port: number }).port)),
+  );
 });
-afterAll(async () => {
+afterAll(() => {
   service.close();
   for (const c of children) c.kill("SIGKILL");
 });
@@ -36,7 +38,13 @@ beforeEach(async () => {
 });
 
 function engine(extra: Partial<ConstructorParameters<typeof ChaosEngine>[0]> = {}): ChaosEngine {
-  return new ChaosEngine({ state: new ChaosState(dir), level: "dev", watchdog: false, heartbeatIntervalMs: 100, ...extra });
+  return new ChaosEngine({
+    state: new ChaosState(dir),
+    level: "dev",
+    watchdog: false,
+    heartbeatIntervalMs: 100,
+    ...extra,
+  });
 }
 const exp = (e: ExperimentInput) => experimentSchema.parse(e);
 
@@ -76,15 +84,32 @@ describe("chaos engine", () => {
         proxies: [{ name: "svc", listen: `127.0.0.1:${port}`, upstream: `127.0.0.1:${servicePort}` }],
         steady_state: {
           probes: [
-            { name: "up", http: { url: `http://127.0.0.1:${port}/` }, tolerance: { jsonpath: "$.items[*].id", equals: [1, 2] } },
+            {
+              name: "up",
+              http: { url: `http://127.0.0.1:${port}/` },
+              tolerance: { jsonpath: "$.items[*].id", equals: [1, 2] },
+            },
           ],
         },
         guards: {
           interval: "200ms",
-          probes: [{ name: "fast", http: { url: `http://127.0.0.1:${port}/`, timeout: "1s" }, tolerance: { target: "time_ms", range: [0, 150] } }],
+          probes: [
+            {
+              name: "fast",
+              http: { url: `http://127.0.0.1:${port}/`, timeout: "1s" },
+              tolerance: { target: "time_ms", range: [0, 150] },
+            },
+          ],
         },
         method: [
-          { fault: { name: "slow", type: "toxic", proxy: "svc", toxic: { type: "latency", attributes: { latency: 300 } } } },
+          {
+            fault: {
+              name: "slow",
+              type: "toxic",
+              proxy: "svc",
+              toxic: { type: "latency", attributes: { latency: 300 } },
+            },
+          },
           { wait: "10s" },
         ],
         recovery_timeout: "5s",
@@ -109,7 +134,16 @@ describe("chaos engine", () => {
     const j = await engine({ out: (l) => lines.push(l) }).run(
       exp({
         title: "dry",
-        method: [{ fault: { name: "freeze", type: "process-pause", target: { pattern: "novasre-test-dry" }, duration: "1s" } }],
+        method: [
+          {
+            fault: {
+              name: "freeze",
+              type: "process-pause",
+              target: { pattern: "novasre-test-dry" },
+              duration: "1s",
+            },
+          },
+        ],
       }),
       { dryRun: true },
     );
@@ -129,17 +163,29 @@ describe("chaos engine", () => {
         title: "too wide",
         blast_radius: { max_share: 0.5 },
         steady_state: { probes: [{ name: "up", http: { url: `http://127.0.0.1:${servicePort}/` } }] },
-        method: [{ fault: { name: "kill", type: "process-kill", target: { pattern: "novasre-test-blast", share: 0.75 } } }],
+        method: [
+          {
+            fault: {
+              name: "kill",
+              type: "process-kill",
+              target: { pattern: "novasre-test-blast", share: 0.75 },
+            },
+          },
+        ],
       }),
     );
     expect(j.status).toBe("refused");
-    expect(j.preflight.find((c) => c.check === "blast radius")?.detail).toMatch(/75.0% of targets exceeds the limit of 50.0%/);
+    expect(j.preflight.find((c) => c.check === "blast radius")?.detail).toMatch(
+      /75.0% of targets exceeds the limit of 50.0%/,
+    );
     for (const k of kids) expect(k.exitCode).toBeNull();
     const canary = await engine({ level: "canary" }).run(
       exp({ title: "fill", method: [{ fault: { name: "fill", type: "disk-fill", path: dir, mb: 1 } }] }),
     );
     expect(canary.status).toBe("refused");
-    expect(canary.preflight.map((c) => c.detail).join("\n")).toMatch(/disk-fill is not allowed at level canary/);
+    expect(canary.preflight.map((c) => c.detail).join("\n")).toMatch(
+      /disk-fill is not allowed at level canary/,
+    );
     expect(canary.preflight.map((c) => c.detail).join("\n")).toMatch(/requires guard probes/);
     for (const k of kids) k.kill("SIGKILL");
   });
@@ -152,58 +198,71 @@ describe("chaos engine", () => {
     let sawStopped = false;
     const poll = setInterval(() => (sawStopped ||= procState(pid) === "T"), 20);
     const j = await e.run(
-      exp({ title: "pause", method: [{ fault: { name: "freeze", type: "process-pause", target: { pid }, duration: "500ms" } }] }),
+      exp({
+        title: "pause",
+        method: [{ fault: { name: "freeze", type: "process-pause", target: { pid }, duration: "500ms" } }],
+      }),
     );
     clearInterval(poll);
     expect(j.status).toBe("completed");
     expect(sawStopped).toBe(true);
     expect(procState(pid)).not.toBe("T");
     const exited = new Promise((r) => c.once("exit", (_code, sig) => r(sig)));
-    const k = await e.run(exp({ title: "kill", method: [{ fault: { name: "term", type: "process-kill", target: { pid }, signal: "SIGTERM" } }] }));
+    const k = await e.run(
+      exp({
+        title: "kill",
+        method: [{ fault: { name: "term", type: "process-kill", target: { pid }, signal: "SIGTERM" } }],
+      }),
+    );
     expect(k.status).toBe("completed");
     expect(await exited).toBe("SIGTERM");
   });
 
-  it.each(["built-in workers", "stress-ng"])("holds CPU and memory pressure (%s) and disk fill, and removes them all on revert", async (mode) => {
-    if (mode === "stress-ng" && !findStressNg()) {
-      console.warn("[novasre tests] stress-ng case skipped: not installed (apt-get install stress-ng)");
-      return;
-    }
-    const saved = process.env["NOVASRE_NO_STRESS_NG"];
-    if (mode === "built-in workers") process.env["NOVASRE_NO_STRESS_NG"] = "1";
-    else delete process.env["NOVASRE_NO_STRESS_NG"];
-    const e = engine();
-    const observed: { workers: number; fill: boolean }[] = [];
-    let leaders: number[] = [];
-    const run = e.run(
-      exp({
-        title: `resources ${mode}`,
-        method: [
-          { fault: { name: "cpu", type: "cpu", workers: 2, load_pct: 30 } },
-          { fault: { name: "mem", type: "memory", mb: 20 } },
-          { fault: { name: "disk", type: "disk-fill", path: dir, mb: 2 } },
-          { wait: "1500ms" },
-        ],
-      }),
-    );
-    await new Promise((r) => setTimeout(r, 1200));
-    const entries = e.state.ledger.pending();
-    const markers = entries.flatMap((x) => x.revert.flatMap((a) => (a.kind === "kill-marker" ? [a.marker] : [])));
-    leaders = markers.flatMap((m) => pidsWithMarker(m));
-    observed.push({
-      workers: inGroups(leaders).length,
-      fill: readdirSync(dir).some((f) => f.startsWith("novasre-fill-")),
-    });
-    const j = await run;
-    if (saved === undefined) delete process.env["NOVASRE_NO_STRESS_NG"];
-    else process.env["NOVASRE_NO_STRESS_NG"] = saved;
-    expect(j.status).toBe("completed");
-    // stress-ng runs one parent plus workers; the built-in fallback one process per worker plus the holder.
-    expect(observed[0]?.workers).toBeGreaterThanOrEqual(3);
-    expect(observed[0]?.fill).toBe(true);
-    await waitFor("workers gone", () => inGroups(leaders).length === 0 || undefined, 5000);
-    expect(readdirSync(dir).some((f) => f.startsWith("novasre-fill-"))).toBe(false);
-  });
+  it.each(["built-in workers", "stress-ng"])(
+    "holds CPU and memory pressure (%s) and disk fill, and removes them all on revert",
+    async (mode) => {
+      if (mode === "stress-ng" && !findStressNg()) {
+        console.warn("[novasre tests] stress-ng case skipped: not installed (apt-get install stress-ng)");
+        return;
+      }
+      const saved = process.env["NOVASRE_NO_STRESS_NG"];
+      if (mode === "built-in workers") process.env["NOVASRE_NO_STRESS_NG"] = "1";
+      else delete process.env["NOVASRE_NO_STRESS_NG"];
+      const e = engine();
+      const observed: { workers: number; fill: boolean }[] = [];
+      let leaders: number[] = [];
+      const run = e.run(
+        exp({
+          title: `resources ${mode}`,
+          method: [
+            { fault: { name: "cpu", type: "cpu", workers: 2, load_pct: 30 } },
+            { fault: { name: "mem", type: "memory", mb: 20 } },
+            { fault: { name: "disk", type: "disk-fill", path: dir, mb: 2 } },
+            { wait: "1500ms" },
+          ],
+        }),
+      );
+      await new Promise((r) => setTimeout(r, 1200));
+      const entries = e.state.ledger.pending();
+      const markers = entries.flatMap((x) =>
+        x.revert.flatMap((a) => (a.kind === "kill-marker" ? [a.marker] : [])),
+      );
+      leaders = markers.flatMap((m) => pidsWithMarker(m));
+      observed.push({
+        workers: inGroups(leaders).length,
+        fill: readdirSync(dir).some((f) => f.startsWith("novasre-fill-")),
+      });
+      const j = await run;
+      if (saved === undefined) delete process.env["NOVASRE_NO_STRESS_NG"];
+      else process.env["NOVASRE_NO_STRESS_NG"] = saved;
+      expect(j.status).toBe("completed");
+      // stress-ng runs one parent plus workers; the built-in fallback one process per worker plus the holder.
+      expect(observed[0]?.workers).toBeGreaterThanOrEqual(3);
+      expect(observed[0]?.fill).toBe(true);
+      await waitFor("workers gone", () => inGroups(leaders).length === 0 || undefined, 5000);
+      expect(readdirSync(dir).some((f) => f.startsWith("novasre-fill-"))).toBe(false);
+    },
+  );
 
   it("emergency stop reverts a running experiment's faults, aborts it, and blocks new runs until cleared", async () => {
     const port = await freePort();
@@ -211,15 +270,28 @@ describe("chaos engine", () => {
     const run = e.run(
       exp({
         title: "long",
-        proxies: [{ name: "svc", listen: `127.0.0.1:${port}`, upstream: `127.0.0.1:${servicePort}`, mode: "http" }],
+        proxies: [
+          { name: "svc", listen: `127.0.0.1:${port}`, upstream: `127.0.0.1:${servicePort}`, mode: "http" },
+        ],
         method: [
-          { fault: { name: "err", type: "toxic", proxy: "svc", toxic: { type: "http_status", attributes: { status: 500 } } } },
+          {
+            fault: {
+              name: "err",
+              type: "toxic",
+              proxy: "svc",
+              toxic: { type: "http_status", attributes: { status: 500 } },
+            },
+          },
           { wait: "30s" },
         ],
         recovery_timeout: 0,
       }),
     );
-    await waitFor("fault applied", async () => (await fetch(`http://127.0.0.1:${port}/`)).status === 500 || undefined, 5000);
+    await waitFor(
+      "fault applied",
+      async () => (await fetch(`http://127.0.0.1:${port}/`)).status === 500 || undefined,
+      5000,
+    );
     // Another engine on the same state directory, as `novasre chaos stop` is.
     const r = await engine().emergencyStop("test", "drill");
     expect(r.reverted.map((x) => x.fault)).toEqual(["err"]);
@@ -237,13 +309,29 @@ describe("chaos engine", () => {
     const incidents: WatchedIncident[] = [];
     const watcher: PlatformWatcher = {
       incidentsSince: (since) => Promise.resolve(incidents.filter((i) => i.createdAt >= since)),
-      openIncidents: (sev) => Promise.resolve(incidents.filter((i) => sev.includes(i.severity) && i.resolvedAt === null)),
+      openIncidents: (sev) =>
+        Promise.resolve(incidents.filter((i) => sev.includes(i.severity) && i.resolvedAt === null)),
     };
     const e = engine({ watcher });
     const started = Date.now();
-    const run = e.run(exp({ title: "watched", method: [{ fault: { name: "disk", type: "disk-fill", path: dir, mb: 1 } }, { wait: "1500ms" }], platform_wait: "3s" }));
+    const run = e.run(
+      exp({
+        title: "watched",
+        method: [{ fault: { name: "disk", type: "disk-fill", path: dir, mb: 1 } }, { wait: "1500ms" }],
+        platform_wait: "3s",
+      }),
+    );
     setTimeout(() => {
-      incidents.push({ id: "inc_1", title: "disk", severity: "P2", status: "triggered", detectedAt: started + 300, createdAt: started + 500, mitigatedAt: null, resolvedAt: null });
+      incidents.push({
+        id: "inc_1",
+        title: "disk",
+        severity: "P2",
+        status: "triggered",
+        detectedAt: started + 300,
+        createdAt: started + 500,
+        mitigatedAt: null,
+        resolvedAt: null,
+      });
     }, 400);
     setTimeout(() => {
       const i = incidents[0] as WatchedIncident;
@@ -254,7 +342,16 @@ describe("chaos engine", () => {
     expect(j.platform?.incident_id).toBe("inc_1");
     expect(j.platform?.time_to_detect_s).toBeGreaterThanOrEqual(0);
     expect(j.platform?.time_to_recover_s).toBeGreaterThan(j.platform?.time_to_open_s ?? Infinity);
-    incidents.push({ id: "inc_2", title: "db down", severity: "P1", status: "triggered", detectedAt: 0, createdAt: Date.now(), mitigatedAt: null, resolvedAt: null });
+    incidents.push({
+      id: "inc_2",
+      title: "db down",
+      severity: "P1",
+      status: "triggered",
+      detectedAt: 0,
+      createdAt: Date.now(),
+      mitigatedAt: null,
+      resolvedAt: null,
+    });
     const refused = await e.run(exp({ title: "x", method: [{ wait: "1ms" }] }));
     expect(refused.status).toBe("refused");
     expect(refused.preflight.find((c) => !c.ok)?.detail).toMatch(/inc_2 P1 db down/);
@@ -266,9 +363,13 @@ describe("crash safety", () => {
 
   async function crashMidRun(watchdog: boolean): Promise<{ target: ChildProcess; fills: () => boolean }> {
     const target = tagged(`novasre-test-crash-${watchdog}`);
-    const child = spawn(process.execPath, ["--import", "tsx", runner, dir, String(target.pid), watchdog ? "1" : "0", "1000"], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", runner, dir, String(target.pid), watchdog ? "1" : "0", "1000"],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
     children.push(child);
     let out = "";
     child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
@@ -286,7 +387,12 @@ describe("crash safety", () => {
     expect(procState(target.pid as number)).toBe("T");
     expect(fills()).toBe(true);
     const e = engine();
-    expect(e.state.ledger.pending().map((x) => x.fault).sort()).toEqual(["fill", "freeze"]);
+    expect(
+      e.state.ledger
+        .pending()
+        .map((x) => x.fault)
+        .sort(),
+    ).toEqual(["fill", "freeze"]);
     const report = await e.recover();
     expect(report.reverted).toHaveLength(2);
     expect(procState(target.pid as number)).not.toBe("T");

@@ -16,8 +16,7 @@ import { checkTolerance, defaultTarget, numericValue, runProbe, type ProbeOutput
 import { ProxyManager } from "./proxy.js";
 import { startProxyApi, type ProxyApi } from "./proxy-api.js";
 import { blastRadiusViolations, LEVEL_POLICIES } from "./safety.js";
-import type {
-  ChaosState} from "./state.js";
+import type { ChaosState } from "./state.js";
 import {
   DEFAULT_HEARTBEAT_INTERVAL_MS,
   DEFAULT_HEARTBEAT_STALE_MS,
@@ -167,7 +166,9 @@ export class ChaosEngine {
   /** Reverts whatever a crashed run left in the ledger. Call at start, before any run. */
   async recover(): Promise<RevertReport> {
     this.state.ensure();
-    const report = await revertPending(this.state.ledger, `recovery(pid ${process.pid})`, () => this.clock.now());
+    const report = await revertPending(this.state.ledger, `recovery(pid ${process.pid})`, () =>
+      this.clock.now(),
+    );
     if (report.reverted.length) {
       this.logger.warn({ reverted: report.reverted.length }, "reverted faults left over by a previous run");
       this.say(`recovered: reverted ${report.reverted.length} fault(s) left over by a previous run`);
@@ -189,12 +190,23 @@ export class ChaosEngine {
     return this.state.clearStop();
   }
 
-  private async steadyState(probes: Probe[], baseline: Record<string, number>, signal?: AbortSignal): Promise<SteadyState> {
+  private async steadyState(
+    probes: Probe[],
+    baseline: Record<string, number>,
+    signal?: AbortSignal,
+  ): Promise<SteadyState> {
     const records = await Promise.all(
       probes.map(async (p) => {
         const output = await runProbe(p, signal);
         const r = checkTolerance(output, p.tolerance, defaultTarget(p), baseline[p.name]);
-        return { name: p.name, ok: r.ok, value: r.value, ...(r.reason ? { reason: r.reason } : {}), output, at: this.clock.now() };
+        return {
+          name: p.name,
+          ok: r.ok,
+          value: r.value,
+          ...(r.reason ? { reason: r.reason } : {}),
+          output,
+          at: this.clock.now(),
+        };
       }),
     );
     return { met: records.every((r) => r.ok), probes: records };
@@ -232,7 +244,8 @@ export class ChaosEngine {
       j.end = this.clock.now();
       j.duration = (j.end - j.start) / 1000;
       this.deps.metrics?.experimentFinished(status, level);
-      if (status !== "dry-run" && status !== "refused") this.deps.metrics?.blastRadius(j.blast_radius.targets);
+      if (status !== "dry-run" && status !== "refused")
+        this.deps.metrics?.blastRadius(j.blast_radius.targets);
       try {
         mkdirSync(this.state.journalDir, { recursive: true });
         writeFileSync(join(this.state.journalDir, `${runId}.json`), JSON.stringify(j, null, 2));
@@ -252,15 +265,44 @@ export class ChaosEngine {
 
     // ---- pre-flight: nothing is applied unless every check passes ----
     const stop = this.state.stopFlag();
-    check("emergency stop clear", !stop, stop ? `stopped by ${stop.by} at ${new Date(stop.at).toISOString()}: ${stop.reason} (clear with novasre chaos clear)` : "clear", "emergency_stop");
+    check(
+      "emergency stop clear",
+      !stop,
+      stop
+        ? `stopped by ${stop.by} at ${new Date(stop.at).toISOString()}: ${stop.reason} (clear with novasre chaos clear)`
+        : "clear",
+      "emergency_stop",
+    );
     const leftover = this.state.ledger.pending();
-    check("ledger empty", leftover.length === 0, leftover.length ? `${leftover.length} fault(s) not reverted (run novasre chaos recover)` : "empty", "ledger");
+    check(
+      "ledger empty",
+      leftover.length === 0,
+      leftover.length ? `${leftover.length} fault(s) not reverted (run novasre chaos recover)` : "empty",
+      "ledger",
+    );
     if (this.deps.level === "production" && !opts.dryRun)
-      check("production confirmed", !!opts.confirmProduction, opts.confirmProduction ? "confirmed" : "production runs need explicit confirmation (--yes-production)", "level");
+      check(
+        "production confirmed",
+        !!opts.confirmProduction,
+        opts.confirmProduction
+          ? "confirmed"
+          : "production runs need explicit confirmation (--yes-production)",
+        "level",
+      );
     if (policy.requireSteadyState)
-      check("steady-state hypothesis declared", exp.steady_state.probes.length > 0, `level ${level} requires one`, "level");
+      check(
+        "steady-state hypothesis declared",
+        exp.steady_state.probes.length > 0,
+        `level ${level} requires one`,
+        "level",
+      );
     if (policy.requireGuards)
-      check("guards declared", exp.guards.probes.length > 0, `level ${level} requires guard probes (auto-abort)`, "level");
+      check(
+        "guards declared",
+        exp.guards.probes.length > 0,
+        `level ${level} requires guard probes (auto-abort)`,
+        "level",
+      );
 
     const proxyPlaceholder = "http://127.0.0.1:{engine-proxy-port}";
     let proxyApi: ProxyApi | undefined;
@@ -272,7 +314,14 @@ export class ChaosEngine {
       try {
         proxyApi = await startProxyApi({ manager: new ProxyManager() });
         for (const p of exp.proxies) await proxyApi.manager.create(p);
-        check("proxies started", true, proxyApi.manager.list().map((p) => `${p.spec.name} ${p.address} -> ${p.spec.upstream}`).join(", "));
+        check(
+          "proxies started",
+          true,
+          proxyApi.manager
+            .list()
+            .map((p) => `${p.spec.name} ${p.address} -> ${p.spec.upstream}`)
+            .join(", "),
+        );
       } catch (e) {
         check("proxies started", false, (e as Error).message);
       }
@@ -281,21 +330,40 @@ export class ChaosEngine {
     const faultSteps = exp.method.flatMap((s) => ("fault" in s ? [s.fault] : []));
     for (const spec of faultSteps) {
       try {
-        const f = planFault(spec, {
-          localProxyApi: proxyApi?.url ?? proxyPlaceholder,
-          heartbeatPath: this.state.heartbeatPath,
-          heartbeatStaleMs: this.deps.heartbeatStaleMs ?? DEFAULT_HEARTBEAT_STALE_MS,
-          ...(opts.cwd ? { cwd: opts.cwd } : {}),
-        }, this.clock.now());
+        const f = planFault(
+          spec,
+          {
+            localProxyApi: proxyApi?.url ?? proxyPlaceholder,
+            heartbeatPath: this.state.heartbeatPath,
+            heartbeatStaleMs: this.deps.heartbeatStaleMs ?? DEFAULT_HEARTBEAT_STALE_MS,
+            ...(opts.cwd ? { cwd: opts.cwd } : {}),
+          },
+          this.clock.now(),
+        );
         faults.push(f);
         j.plan.push(...describePlan(f));
         if (f.refusal) check(`fault ${f.name} possible`, false, f.refusal, "capability");
         if (!policy.faults.includes(spec.type))
-          check(`fault ${f.name} allowed`, false, `${spec.type} is not allowed at level ${level} (allowed: ${policy.faults.join(", ")})`, "level");
+          check(
+            `fault ${f.name} allowed`,
+            false,
+            `${spec.type} is not allowed at level ${level} (allowed: ${policy.faults.join(", ")})`,
+            "level",
+          );
         if (spec.type === "cpu" && spec.load_pct > policy.maxCpuPct)
-          check(`fault ${f.name} allowed`, false, `CPU load ${spec.load_pct}% exceeds ${policy.maxCpuPct}% at level ${level}`, "level");
+          check(
+            `fault ${f.name} allowed`,
+            false,
+            `CPU load ${spec.load_pct}% exceeds ${policy.maxCpuPct}% at level ${level}`,
+            "level",
+          );
         if ((spec.duration ?? 0) > policy.maxFaultMs)
-          check(`fault ${f.name} allowed`, false, `duration exceeds ${policy.maxFaultMs}ms at level ${level}`, "level");
+          check(
+            `fault ${f.name} allowed`,
+            false,
+            `duration exceeds ${policy.maxFaultMs}ms at level ${level}`,
+            "level",
+          );
       } catch (e) {
         check(`fault ${spec.name} planned`, false, (e as Error).message);
       }
@@ -310,7 +378,13 @@ export class ChaosEngine {
       maxShare: Math.min(policy.maxShare, exp.blast_radius.max_share ?? Infinity),
     };
     const radius = blastRadiusViolations(j.blast_radius, limit);
-    check("blast radius", radius.length === 0, radius.join("; ") || `${j.blast_radius.targets} target(s), ${(j.blast_radius.share * 100).toFixed(0)}% share within limits`, "blast_radius");
+    check(
+      "blast radius",
+      radius.length === 0,
+      radius.join("; ") ||
+        `${j.blast_radius.targets} target(s), ${(j.blast_radius.share * 100).toFixed(0)}% share within limits`,
+      "blast_radius",
+    );
 
     if (opts.dryRun) {
       for (const line of j.plan) this.say(line);
@@ -321,9 +395,21 @@ export class ChaosEngine {
     if (this.deps.watcher && j.preflight.every((c) => c.ok)) {
       try {
         const open = await this.deps.watcher.openIncidents(BLOCKING_SEVERITIES);
-        check("no open P0/P1 incident", open.length === 0, open.length ? `open: ${open.map((i) => `${i.id} ${i.severity} ${i.title}`).join("; ")}` : "none open", "incident_open");
+        check(
+          "no open P0/P1 incident",
+          open.length === 0,
+          open.length
+            ? `open: ${open.map((i) => `${i.id} ${i.severity} ${i.title}`).join("; ")}`
+            : "none open",
+          "incident_open",
+        );
       } catch (e) {
-        check("no open P0/P1 incident", false, `platform unreachable: ${(e as Error).message}`, "incident_open");
+        check(
+          "no open P0/P1 incident",
+          false,
+          `platform unreachable: ${(e as Error).message}`,
+          "incident_open",
+        );
       }
     }
     if (j.preflight.every((c) => c.ok)) {
@@ -339,7 +425,15 @@ export class ChaosEngine {
       }
       const before = await this.steadyState(exp.steady_state.probes, j.steady_states.baseline);
       j.steady_states.before = before;
-      check("steady state holds", before.met, before.probes.filter((p) => !p.ok).map((p) => `${p.name}: ${p.reason}`).join("; ") || "all probes within tolerance", "steady_state");
+      check(
+        "steady state holds",
+        before.met,
+        before.probes
+          .filter((p) => !p.ok)
+          .map((p) => `${p.name}: ${p.reason}`)
+          .join("; ") || "all probes within tolerance",
+        "steady_state",
+      );
     }
     if (!j.preflight.every((c) => c.ok)) {
       await cleanupProxies();
@@ -357,11 +451,20 @@ export class ChaosEngine {
       abort.abort(new Error(reason));
     };
     abort.signal.addEventListener("abort", () => {
-      if (!j.abort) j.abort = { at: this.clock.now(), reason: String((abort.signal.reason as Error)?.message ?? "aborted") };
+      if (!j.abort)
+        j.abort = {
+          at: this.clock.now(),
+          reason: String((abort.signal.reason as Error)?.message ?? "aborted"),
+        };
     });
-    const heartbeat = new Heartbeat(this.state.heartbeatPath, this.deps.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS);
+    this.state.ensure();
+    const heartbeat = new Heartbeat(
+      this.state.heartbeatPath,
+      this.deps.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
+    );
     heartbeat.start();
-    if (this.deps.watchdog ?? true) spawnWatchdog(this.state, this.deps.heartbeatStaleMs ?? DEFAULT_HEARTBEAT_STALE_MS);
+    if (this.deps.watchdog ?? true)
+      spawnWatchdog(this.state, this.deps.heartbeatStaleMs ?? DEFAULT_HEARTBEAT_STALE_MS);
     const stopPoll = setInterval(() => {
       const flag = this.state.stopFlag();
       if (flag) onAbort(`emergency stop by ${flag.by}: ${flag.reason}`);
@@ -393,7 +496,15 @@ export class ChaosEngine {
       this.state.ledger.markReverted([f.id], this.clock.now(), `run ${runId}`, new Map([[f.id, errors]]));
       applied.splice(applied.indexOf(f), 1);
       const end = this.clock.now();
-      j.run.push({ type: "revert", name: f.name, status: errors.length ? "failed" : "succeeded", start: t0, end, duration: (end - t0) / 1000, ...(errors.length ? { error: errors.join("; ") } : {}) });
+      j.run.push({
+        type: "revert",
+        name: f.name,
+        status: errors.length ? "failed" : "succeeded",
+        start: t0,
+        end,
+        duration: (end - t0) / 1000,
+        ...(errors.length ? { error: errors.join("; ") } : {}),
+      });
     };
     const startPlatformWatch = (at: number) => {
       const watcher = this.deps.watcher;
@@ -404,7 +515,9 @@ export class ChaosEngine {
         if (!p) return;
         try {
           const incs: WatchedIncident[] = await watcher.incidentsSince(at);
-          const inc = incs.filter((i) => i.id === p.incident_id || !p.incident_id).sort((a, b) => a.createdAt - b.createdAt)[0];
+          const inc = incs
+            .filter((i) => i.id === p.incident_id || !p.incident_id)
+            .sort((a, b) => a.createdAt - b.createdAt)[0];
           if (!inc) return;
           p.incident_id = inc.id;
           p.detected_at = inc.detectedAt;
@@ -434,24 +547,53 @@ export class ChaosEngine {
         };
         if ("wait" in step) {
           await sleep(step.wait, abort.signal);
-          push({ type: "wait", name: `wait ${step.wait}ms`, status: abort.signal.aborted ? "skipped" : "succeeded" });
+          push({
+            type: "wait",
+            name: `wait ${step.wait}ms`,
+            status: abort.signal.aborted ? "skipped" : "succeeded",
+          });
         } else if ("probe" in step) {
           const s = await this.steadyState([step.probe], j.steady_states.baseline, abort.signal);
           const r = s.probes[0] as ProbeRecord;
-          push({ type: "probe", name: step.probe.name, status: r.ok ? "succeeded" : "failed", detail: { value: r.value, output: r.output }, ...(r.reason ? { error: r.reason } : {}) });
+          push({
+            type: "probe",
+            name: step.probe.name,
+            status: r.ok ? "succeeded" : "failed",
+            detail: { value: r.value, output: r.output },
+            ...(r.reason ? { error: r.reason } : {}),
+          });
         } else if ("action" in step) {
           const out = await runProbe(step.action, abort.signal);
-          const ok = !out.error && (out.exit_code === undefined || out.exit_code === 0) && (out.status === undefined || out.status < 400);
+          const ok =
+            !out.error &&
+            (out.exit_code === undefined || out.exit_code === 0) &&
+            (out.status === undefined || out.status < 400);
           push({ type: "action", name: step.action.name, status: ok ? "succeeded" : "failed", detail: out });
         } else {
           const f = faults[faultIndex++] as PlannedFault;
           // Ledger first: if we die between these two lines, the revert of something not applied is harmless.
-          this.state.ledger.record({ id: f.id, runId, fault: f.name, target: f.targets.join(","), revert: f.revert, appliedAt: this.clock.now(), pid: process.pid });
+          this.state.ledger.record({
+            id: f.id,
+            runId,
+            fault: f.name,
+            target: f.targets.join(","),
+            revert: f.revert,
+            appliedAt: this.clock.now(),
+            pid: process.pid,
+          });
           applied.push(f);
           const errors = await this.executor.apply(f, runId);
           startPlatformWatch(t0);
-          this.say(`applied ${f.name} (${f.type}) on ${f.targets.join(", ")}${errors.length ? ` with errors: ${errors.join("; ")}` : ""}`);
-          push({ type: "fault", name: f.name, status: errors.length ? "failed" : "succeeded", detail: { type: f.type, targets: f.targets }, ...(errors.length ? { error: errors.join("; ") } : {}) });
+          this.say(
+            `applied ${f.name} (${f.type}) on ${f.targets.join(", ")}${errors.length ? ` with errors: ${errors.join("; ")}` : ""}`,
+          );
+          push({
+            type: "fault",
+            name: f.name,
+            status: errors.length ? "failed" : "succeeded",
+            detail: { type: f.type, targets: f.targets },
+            ...(errors.length ? { error: errors.join("; ") } : {}),
+          });
           if (errors.length) {
             failed = true;
             onAbort(`fault ${f.name} failed to apply`);
@@ -478,8 +620,19 @@ export class ChaosEngine {
       const t0 = this.clock.now();
       const out = await runProbe(rb);
       const end = this.clock.now();
-      const ok = !out.error && (out.exit_code === undefined || out.exit_code === 0) && (out.status === undefined || out.status < 400);
-      j.rollbacks.push({ type: "rollback", name: rb.name, status: ok ? "succeeded" : "failed", start: t0, end, duration: (end - t0) / 1000, detail: out });
+      const ok =
+        !out.error &&
+        (out.exit_code === undefined || out.exit_code === 0) &&
+        (out.status === undefined || out.status < 400);
+      j.rollbacks.push({
+        type: "rollback",
+        name: rb.name,
+        status: ok ? "succeeded" : "failed",
+        start: t0,
+        end,
+        duration: (end - t0) / 1000,
+        detail: out,
+      });
     }
 
     // Recovery: how long after the revert until the hypothesis holds again.

@@ -49,7 +49,9 @@ export const metricProbeSchema = z
 export const toleranceSchema = z
   .object({
     /** Which part of the probe output: status, body, json, time_ms (http); exit_code, stdout, stderr (process); value (metric). */
-    target: z.enum(["status", "body", "json", "time_ms", "exit_code", "stdout", "stderr", "value"]).optional(),
+    target: z
+      .enum(["status", "body", "json", "time_ms", "exit_code", "stdout", "stderr", "value"])
+      .optional(),
     equals: z.unknown().optional(),
     one_of: z.array(z.unknown()).optional(),
     range: z.tuple([z.number(), z.number()]).optional(),
@@ -130,9 +132,7 @@ export const faultSpecSchema = z.discriminatedUnion("type", [
       signal: str.default("SIGKILL"),
     })
     .strict(),
-  z
-    .object({ ...faultCommon, type: z.literal("process-pause"), target: selectorSchema })
-    .strict(),
+  z.object({ ...faultCommon, type: z.literal("process-pause"), target: selectorSchema }).strict(),
   z
     .object({
       ...faultCommon,
@@ -162,7 +162,7 @@ export const faultSpecSchema = z.discriminatedUnion("type", [
       ...faultCommon,
       type: z.literal("net-loss"),
       namespace: str,
-      percent: z.number().min(0).max(100),
+      percent: z.number().gt(0).max(100),
       port: z.number().int().min(1).max(65535).optional(),
     })
     .strict(),

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { newId } from "../core/index.js";
@@ -14,9 +15,19 @@ export const FAKETIME_LIBS = [
   "/usr/lib/faketime/libfaketime.so.1",
 ];
 export const STRESS_NG_PATHS = ["/usr/bin/stress-ng", "/usr/local/bin/stress-ng"];
-/** tc tbf bucket and queue bounds used for bandwidth faults. */
-const TBF_BURST = "32kbit";
+/** tc tbf queue bound used for bandwidth faults. */
 const TBF_LATENCY = "400ms";
+/** Smallest tbf bucket, bytes; the bucket must also hold one full packet (MTU) or tbf drops it. */
+const TBF_MIN_BURST_BYTES = 4096;
+
+/** The device's MTU inside the namespace (loopback's is 64 KiB), for sizing the tbf bucket. */
+function deviceMtu(ns: string, device: string): number {
+  const r = spawnSync("ip", ["netns", "exec", ns, "cat", `/sys/class/net/${device}/mtu`], {
+    encoding: "utf8",
+  });
+  const mtu = Number(r.stdout.trim());
+  return Number.isInteger(mtu) && mtu > 0 ? mtu : 1500;
+}
 
 export function findFaketime(): string | undefined {
   return FAKETIME_LIBS.find((p) => existsSync(p));
@@ -73,7 +84,16 @@ function workerSpawn(marker: string, kind: "cpu" | "mem", amount: number, ctx: P
     kind: "spawn",
     marker,
     env: { NOVASRE_FAULT: marker },
-    argv: [process.execPath, "-e", WORKER_SOURCE, marker, kind, String(amount), ctx.heartbeatPath, String(ctx.heartbeatStaleMs)],
+    argv: [
+      process.execPath,
+      "-e",
+      WORKER_SOURCE,
+      marker,
+      kind,
+      String(amount),
+      ctx.heartbeatPath,
+      String(ctx.heartbeatStaleMs),
+    ],
   };
 }
 
@@ -98,12 +118,25 @@ function netRefusal(spec: Extract<FaultSpec, { namespace: string }>): string | u
 export function planFault(spec: FaultSpec, ctx: PlanContext, now = Date.now()): PlannedFault {
   const id = newId("flt", now);
   const marker = `novasre-fault=${id}`;
-  const base = { id, name: spec.name, type: spec.type, ...(spec.duration !== undefined ? { durationMs: spec.duration } : {}) };
+  const base = {
+    id,
+    name: spec.name,
+    type: spec.type,
+    ...(spec.duration !== undefined ? { durationMs: spec.duration } : {}),
+  };
   switch (spec.type) {
     case "toxic": {
       const api = spec.api ?? ctx.localProxyApi;
       const toxic = parseToxic({ ...spec.toxic, name: spec.toxic.name ?? `${spec.name}` });
-      if (!api) return { ...base, targets: [spec.proxy], candidates: 1, apply: [], revert: [], refusal: `proxy ${spec.proxy}: no proxy API (set api, or declare it under proxies)` };
+      if (!api)
+        return {
+          ...base,
+          targets: [spec.proxy],
+          candidates: 1,
+          apply: [],
+          revert: [],
+          refusal: `proxy ${spec.proxy}: no proxy API (set api, or declare it under proxies)`,
+        };
       const url = `${api.replace(/\/$/, "")}/proxies/${encodeURIComponent(spec.proxy)}/toxics`;
       return {
         ...base,
@@ -132,10 +165,30 @@ export function planFault(spec: FaultSpec, ctx: PlanContext, now = Date.now()): 
           revert: sel.pids.map((pid) => ({ kind: "signal", pid, signal: "SIGCONT", ...stamp(pid) })),
           ...(refusal ? { refusal } : {}),
         };
-      const apply: Action[] = sel.pids.map((pid) => ({ kind: "signal", pid, signal: spec.signal, ...stamp(pid) }));
+      const apply: Action[] = sel.pids.map((pid) => ({
+        kind: "signal",
+        pid,
+        signal: spec.signal,
+        ...stamp(pid),
+      }));
       if (spec.type === "process-restart" && spec.command)
-        apply.push({ kind: "exec", argv: ["sleep", String(spec.grace / 1000)] }, { kind: "spawn", argv: spec.command, marker: `novasre-restart=${id}`, env: { NOVASRE_FAULT: `novasre-restart=${id}` } });
-      return { ...base, targets, candidates: sel.candidates, apply, revert: [], ...(refusal ? { refusal } : {}) };
+        apply.push(
+          { kind: "exec", argv: ["sleep", String(spec.grace / 1000)] },
+          {
+            kind: "spawn",
+            argv: spec.command,
+            marker: `novasre-restart=${id}`,
+            env: { NOVASRE_FAULT: `novasre-restart=${id}` },
+          },
+        );
+      return {
+        ...base,
+        targets,
+        candidates: sel.candidates,
+        apply,
+        revert: [],
+        ...(refusal ? { refusal } : {}),
+      };
     }
     case "cpu": {
       const stress = findStressNg();
@@ -145,12 +198,27 @@ export function planFault(spec: FaultSpec, ctx: PlanContext, now = Date.now()): 
               kind: "spawn",
               marker,
               // stress-ng does not watch our heartbeat; its own timeout bounds it if every other revert fails.
-              argv: [stress, "--cpu", String(spec.workers), "--cpu-load", String(spec.load_pct), "--timeout", `${Math.ceil((spec.duration ?? 3_600_000) / 1000) + 60}s`, "--quiet"],
+              argv: [
+                stress,
+                "--cpu",
+                String(spec.workers),
+                "--cpu-load",
+                String(spec.load_pct),
+                "--timeout",
+                `${Math.ceil((spec.duration ?? 3_600_000) / 1000) + 60}s`,
+                "--quiet",
+              ],
               env: { NOVASRE_FAULT: marker },
             },
           ]
         : Array.from({ length: spec.workers }, () => workerSpawn(marker, "cpu", spec.load_pct, ctx));
-      return { ...base, targets: ["host:cpu"], candidates: 1, apply, revert: [{ kind: "kill-marker", marker, signal: "SIGKILL" }] };
+      return {
+        ...base,
+        targets: ["host:cpu"],
+        candidates: 1,
+        apply,
+        revert: [{ kind: "kill-marker", marker, signal: "SIGKILL" }],
+      };
     }
     case "memory":
       return {
@@ -161,7 +229,10 @@ export function planFault(spec: FaultSpec, ctx: PlanContext, now = Date.now()): 
         revert: [{ kind: "kill-marker", marker, signal: "SIGKILL" }],
       };
     case "disk-fill": {
-      const path = join(spec.path.startsWith("/") ? spec.path : join(ctx.cwd ?? process.cwd(), spec.path), `novasre-fill-${id}.bin`);
+      const path = join(
+        spec.path.startsWith("/") ? spec.path : join(ctx.cwd ?? process.cwd(), spec.path),
+        `novasre-fill-${id}.bin`,
+      );
       return {
         ...base,
         targets: [`disk:${spec.path}`],
@@ -179,7 +250,8 @@ export function planFault(spec: FaultSpec, ctx: PlanContext, now = Date.now()): 
       let revert: Action[];
       const match =
         spec.type === "net-loss"
-          ? `${spec.port ? `tcp dport ${spec.port} ` : ""}numgen random mod 100 < ${Math.round(spec.percent)} drop`
+          ? // numgen draws in [0, 10000): a resolution of 0.01%; 100% is a plain drop.
+            `${spec.port ? `tcp dport ${spec.port} ` : ""}${spec.percent >= 100 ? "" : `numgen random mod 10000 < ${Math.round(spec.percent * 100)} `}drop`
           : undefined;
       if (caps.nft || !caps.iptablesStatistic) {
         const rules =
@@ -195,34 +267,84 @@ export function planFault(spec: FaultSpec, ctx: PlanContext, now = Date.now()): 
             ]),
           },
         ];
-        revert = [{ kind: "exec", argv: nsExec(spec.namespace, ["nft", `delete table inet ${table}`]), ignoreFailure: true }];
+        revert = [
+          {
+            kind: "exec",
+            argv: nsExec(spec.namespace, ["nft", `delete table inet ${table}`]),
+            ignoreFailure: true,
+          },
+        ];
       } else {
         const comment = ["-m", "comment", "--comment", table];
         const rules: string[][] =
           spec.type === "net-loss"
-            ? [["INPUT", ...(spec.port ? ["-p", "tcp", "--dport", String(spec.port)] : []), "-m", "statistic", "--mode", "random", "--probability", String(spec.percent / 100), ...comment, "-j", "DROP"]]
+            ? [
+                [
+                  "INPUT",
+                  ...(spec.port ? ["-p", "tcp", "--dport", String(spec.port)] : []),
+                  "-m",
+                  "statistic",
+                  "--mode",
+                  "random",
+                  "--probability",
+                  String(spec.percent / 100),
+                  ...comment,
+                  "-j",
+                  "DROP",
+                ],
+              ]
             : [
                 ["INPUT", "-s", spec.peer, ...comment, "-j", "DROP"],
                 ["OUTPUT", "-d", spec.peer, ...comment, "-j", "DROP"],
               ];
         apply = rules.map((r) => ({ kind: "exec", argv: nsExec(spec.namespace, ["iptables", "-I", ...r]) }));
-        revert = rules.map((r) => ({ kind: "exec", argv: nsExec(spec.namespace, ["iptables", "-D", ...r]), ignoreFailure: true }));
+        revert = rules.map((r) => ({
+          kind: "exec",
+          argv: nsExec(spec.namespace, ["iptables", "-D", ...r]),
+          ignoreFailure: true,
+        }));
       }
-      return { ...base, targets: [`netns:${spec.namespace}`], candidates: 1, apply, revert, ...(refusal ? { refusal } : {}) };
+      return {
+        ...base,
+        targets: [`netns:${spec.namespace}`],
+        candidates: 1,
+        apply,
+        revert,
+        ...(refusal ? { refusal } : {}),
+      };
     }
     case "net-bandwidth":
     case "net-latency": {
       const refusal = netRefusal(spec);
       const qdisc =
         spec.type === "net-bandwidth"
-          ? ["tbf", "rate", spec.rate, "burst", TBF_BURST, "latency", TBF_LATENCY]
+          ? [
+              "tbf",
+              "rate",
+              spec.rate,
+              "burst",
+              `${Math.max(TBF_MIN_BURST_BYTES, refusal ? 1500 : deviceMtu(spec.namespace, spec.device) + 100)}b`,
+              "latency",
+              TBF_LATENCY,
+            ]
           : ["netem", "delay", `${spec.delay}ms`];
       return {
         ...base,
         targets: [`netns:${spec.namespace}/${spec.device}`],
         candidates: 1,
-        apply: [{ kind: "exec", argv: nsExec(spec.namespace, ["tc", "qdisc", "add", "dev", spec.device, "root", ...qdisc]) }],
-        revert: [{ kind: "exec", argv: nsExec(spec.namespace, ["tc", "qdisc", "del", "dev", spec.device, "root"]), ignoreFailure: true }],
+        apply: [
+          {
+            kind: "exec",
+            argv: nsExec(spec.namespace, ["tc", "qdisc", "add", "dev", spec.device, "root", ...qdisc]),
+          },
+        ],
+        revert: [
+          {
+            kind: "exec",
+            argv: nsExec(spec.namespace, ["tc", "qdisc", "del", "dev", spec.device, "root"]),
+            ignoreFailure: true,
+          },
+        ],
         ...(refusal ? { refusal } : {}),
       };
     }
@@ -258,5 +380,12 @@ export function describePlan(f: PlannedFault): string[] {
 export function faketimeEnv(clockFile: string): Record<string, string> | undefined {
   const lib = findFaketime();
   if (!lib) return undefined;
-  return { LD_PRELOAD: lib, FAKETIME_TIMESTAMP_FILE: clockFile, FAKETIME_CACHE_DURATION: "1", FAKETIME_DONT_RESET: "1" };
+  // Only the wall clock moves: a faked monotonic clock going back would freeze the target's timers.
+  return {
+    LD_PRELOAD: lib,
+    FAKETIME_TIMESTAMP_FILE: clockFile,
+    FAKETIME_CACHE_DURATION: "1",
+    FAKETIME_DONT_RESET: "1",
+    DONT_FAKE_MONOTONIC: "1",
+  };
 }

@@ -11,7 +11,10 @@ export const gameDaySchema = z
   .object({
     title: z.string().min(1),
     description: z.string().default(""),
-    experiments: z.array(z.string().min(1)).min(1).describe("experiment files, relative to this file, in order"),
+    experiments: z
+      .array(z.string().min(1))
+      .min(1)
+      .describe("experiment files, relative to this file, in order"),
     stop_on_failure: z.boolean().default(true),
     /** Pause between experiments, so the system settles. */
     pause: durationSchema().default(0),
@@ -38,14 +41,21 @@ export function loadGameDay(file: string): Promise<GameDay> {
 }
 
 /** Runs a game day's experiments in order; stops at the first that does not complete, unless told not to. */
-export async function runGameDay(engine: ChaosEngine, file: string, opts: { dryRun?: boolean } = {}): Promise<GameDayReport> {
+export async function runGameDay(
+  engine: ChaosEngine,
+  file: string,
+  opts: { dryRun?: boolean } = {},
+): Promise<GameDayReport> {
   const gd = await loadGameDay(file);
   const report: GameDayReport = { title: gd.title, start: Date.now(), end: 0, results: [] };
   for (const [i, rel] of gd.experiments.entries()) {
     const path = resolve(dirname(file), rel);
     const loaded = await loadExperimentFile(path);
     if (!loaded.experiment || loaded.problems.length) {
-      report.results.push({ file: rel, error: loaded.problems.map((p) => `${p.path}: ${p.message}`).join("; ") });
+      report.results.push({
+        file: rel,
+        error: loaded.problems.map((p) => `${p.path}: ${p.message}`).join("; "),
+      });
       if (gd.stop_on_failure) break;
       continue;
     }
@@ -74,7 +84,11 @@ export function gameDayMarkdown(r: GameDayReport): string {
   r.results.forEach((res, i) => {
     const j = res.journal;
     if (!j) return lines.push(`| ${i + 1} | ${res.file} | not run: ${res.error ?? ""} | | | | | |`);
-    const injected = j.run.filter((s) => s.type === "fault").map((s) => s.name).join(", ") || "—";
+    const injected =
+      j.run
+        .filter((s) => s.type === "fault")
+        .map((s) => s.name)
+        .join(", ") || "—";
     const p = j.platform;
     lines.push(
       `| ${i + 1} | ${j.experiment.title} | ${j.status}${j.abort ? ` (${j.abort.reason})` : ""} | ${injected} | ${secs(p?.time_to_detect_s)} | ${secs(p?.time_to_open_s)} | ${secs(p?.time_to_recover_s)} | ${secs(j.recovery.recovery_time_s)} |`,
@@ -86,8 +100,12 @@ export function gameDayMarkdown(r: GameDayReport): string {
     const j = res.journal;
     if (!j) continue;
     lines.push(`### ${j.experiment.title}`, "");
-    for (const s of j.run) lines.push(`- ${new Date(s.start).toISOString().slice(11, 23)} ${s.type} ${s.name}: ${s.status}${s.error ? ` — ${s.error}` : ""}`);
-    if (j.steady_states.after) lines.push(`- steady state after: ${j.steady_states.after.met ? "met" : "NOT met"}`);
+    for (const s of j.run)
+      lines.push(
+        `- ${new Date(s.start).toISOString().slice(11, 23)} ${s.type} ${s.name}: ${s.status}${s.error ? ` — ${s.error}` : ""}`,
+      );
+    if (j.steady_states.after)
+      lines.push(`- steady state after: ${j.steady_states.after.met ? "met" : "NOT met"}`);
     if (j.platform?.incident_id) lines.push(`- platform incident: ${j.platform.incident_id}`);
     else if (j.platform) lines.push("- the platform opened no incident for this fault");
     lines.push("");
@@ -99,10 +117,18 @@ export function gameDayMarkdown(r: GameDayReport): string {
       const j = res.journal;
       if (!j) return [`- ${res.file} did not run: why, and is the experiment still valid?`];
       const out: string[] = [];
-      if (j.deviated) out.push(`- ${j.experiment.title}: the steady state did not come back within the recovery timeout. What kept it down?`);
-      if (j.platform && !j.platform.incident_id) out.push(`- ${j.experiment.title}: no incident was opened. Which alert should have fired?`);
-      if (j.platform?.time_to_detect_s !== undefined) out.push(`- ${j.experiment.title}: detected after ${secs(j.platform.time_to_detect_s)}. Is that within the target?`);
-      if (j.abort) out.push(`- ${j.experiment.title}: aborted (${j.abort.reason}). Was the guard right to fire?`);
+      if (j.deviated)
+        out.push(
+          `- ${j.experiment.title}: the steady state did not come back within the recovery timeout. What kept it down?`,
+        );
+      if (j.platform && !j.platform.incident_id)
+        out.push(`- ${j.experiment.title}: no incident was opened. Which alert should have fired?`);
+      if (j.platform?.time_to_detect_s !== undefined)
+        out.push(
+          `- ${j.experiment.title}: detected after ${secs(j.platform.time_to_detect_s)}. Is that within the target?`,
+        );
+      if (j.abort)
+        out.push(`- ${j.experiment.title}: aborted (${j.abort.reason}). Was the guard right to fire?`);
       if (!out.length) out.push(`- ${j.experiment.title}: ${j.status}. Anything surprising?`);
       return out;
     }),
@@ -115,7 +141,11 @@ export function gameDayMarkdown(r: GameDayReport): string {
 export const scheduleFileSchema = z
   .object({
     schedules: z
-      .array(z.object({ name: z.string().min(1), cron: z.string().min(1), experiment: z.string().min(1) }).strict())
+      .array(
+        z
+          .object({ name: z.string().min(1), cron: z.string().min(1), experiment: z.string().min(1) })
+          .strict(),
+      )
       .min(1),
   })
   .strict();

@@ -1,5 +1,13 @@
 export { ChaosEngine, directExecutor, PLATFORM_POLL_MS, BLOCKING_SEVERITIES } from "./engine.js";
-export type { ChaosEngineDeps, FaultExecutor, Journal, JournalStep, RunOptions, RunStatus, SteadyState } from "./engine.js";
+export type {
+  ChaosEngineDeps,
+  FaultExecutor,
+  Journal,
+  JournalStep,
+  RunOptions,
+  RunStatus,
+  SteadyState,
+} from "./engine.js";
 export { chaosConfigSchema, DEFAULT_CHAOS_STATE_DIR, DEFAULT_CHAOS_LEVEL } from "./config.js";
 export type { ChaosConfig } from "./config.js";
 export { experimentSchema, LEVELS } from "./experiment.js";

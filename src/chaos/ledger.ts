@@ -1,4 +1,13 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeSync,
+} from "node:fs";
 import { dirname } from "node:path";
 import { runActions, type Action } from "./actions.js";
 
@@ -15,8 +24,7 @@ export interface LedgerEntry {
 }
 
 type Line =
-  | ({ op: "apply" } & LedgerEntry)
-  | { op: "reverted"; id: string; at: number; by: string; errors: string[] };
+  ({ op: "apply" } & LedgerEntry) | { op: "reverted"; id: string; at: number; by: string; errors: string[] };
 
 /**
  * The crash-safe record of what to undo: an append-only JSON-lines file, fsynced on every write. The revert
@@ -53,7 +61,12 @@ export class FileLedger {
     this.append([{ op: "apply", ...entry }]);
   }
 
-  markReverted(ids: readonly string[], at: number, by: string, errors: Map<string, string[]> = new Map()): void {
+  markReverted(
+    ids: readonly string[],
+    at: number,
+    by: string,
+    errors: Map<string, string[]> = new Map(),
+  ): void {
     this.append(ids.map((id) => ({ op: "reverted", id, at, by, errors: errors.get(id) ?? [] })));
   }
 

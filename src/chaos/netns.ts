@@ -27,7 +27,15 @@ export function detectNetCapabilities(refresh = false): NetCapabilities {
   if (cached && !refresh) return cached;
   const missing: Record<string, string> = {};
   const root = process.getuid?.() === 0;
-  const caps: NetCapabilities = { root, ip: false, tbf: false, netem: false, nft: false, iptablesStatistic: false, missing };
+  const caps: NetCapabilities = {
+    root,
+    ip: false,
+    tbf: false,
+    netem: false,
+    nft: false,
+    iptablesStatistic: false,
+    missing,
+  };
   if (!root) {
     for (const k of ["ip", "tbf", "netem", "nft", "iptablesStatistic"]) missing[k] = "needs root";
     return (cached = caps);
@@ -35,14 +43,29 @@ export function detectNetCapabilities(refresh = false): NetCapabilities {
   const ns = `novasre-probe-${process.pid}`;
   const add = run(["ip", "netns", "add", ns]);
   if (!add.ok) {
-    for (const k of ["ip", "tbf", "netem", "nft", "iptablesStatistic"]) missing[k] = `ip netns add failed: ${add.err}`;
+    for (const k of ["ip", "tbf", "netem", "nft", "iptablesStatistic"])
+      missing[k] = `ip netns add failed: ${add.err}`;
     return (cached = caps);
   }
   try {
     caps.ip = true;
     const inNs = (argv: string[]) => run(["ip", "netns", "exec", ns, ...argv]);
     inNs(["ip", "link", "set", "lo", "up"]);
-    const tbf = inNs(["tc", "qdisc", "add", "dev", "lo", "root", "tbf", "rate", "1mbit", "burst", "32kbit", "latency", "50ms"]);
+    const tbf = inNs([
+      "tc",
+      "qdisc",
+      "add",
+      "dev",
+      "lo",
+      "root",
+      "tbf",
+      "rate",
+      "1mbit",
+      "burst",
+      "32kbit",
+      "latency",
+      "50ms",
+    ]);
     caps.tbf = tbf.ok;
     if (!tbf.ok) missing["tbf"] = `tc tbf: ${tbf.err}`;
     inNs(["tc", "qdisc", "del", "dev", "lo", "root"]);
@@ -53,9 +76,23 @@ export function detectNetCapabilities(refresh = false): NetCapabilities {
     const nft = inNs(["nft", "add table inet novasre_probe; delete table inet novasre_probe"]);
     caps.nft = nft.ok;
     if (!nft.ok) missing["nft"] = `nft: ${nft.err || "not installed (Debian package nftables)"}`;
-    const ipt = inNs(["iptables", "-A", "INPUT", "-m", "statistic", "--mode", "random", "--probability", "0.5", "-j", "ACCEPT"]);
+    const ipt = inNs([
+      "iptables",
+      "-A",
+      "INPUT",
+      "-m",
+      "statistic",
+      "--mode",
+      "random",
+      "--probability",
+      "0.5",
+      "-j",
+      "ACCEPT",
+    ]);
     caps.iptablesStatistic = ipt.ok;
-    if (!ipt.ok) missing["iptablesStatistic"] = `iptables statistic: ${ipt.err || "not installed (Debian package iptables)"}`;
+    if (!ipt.ok)
+      missing["iptablesStatistic"] =
+        `iptables statistic: ${ipt.err || "not installed (Debian package iptables)"}`;
   } finally {
     run(["ip", "netns", "del", ns]);
   }

@@ -21,11 +21,15 @@ export const PROBE_OUTPUT_LIMIT_BYTES = 64 * 1024;
 async function httpCall(h: NonNullable<Probe["http"]>, signal?: AbortSignal): Promise<ProbeOutput> {
   const start = performance.now();
   try {
-    const body = h.body === undefined ? undefined : typeof h.body === "string" ? h.body : JSON.stringify(h.body);
+    const body =
+      h.body === undefined ? undefined : typeof h.body === "string" ? h.body : JSON.stringify(h.body);
     const timeout = AbortSignal.timeout(h.timeout);
     const res = await fetch(h.url, {
       method: h.method,
-      headers: { ...(body !== undefined && typeof h.body !== "string" ? { "content-type": "application/json" } : {}), ...h.headers },
+      headers: {
+        ...(body !== undefined && typeof h.body !== "string" ? { "content-type": "application/json" } : {}),
+        ...h.headers,
+      },
       ...(body !== undefined ? { body } : {}),
       signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
     });
@@ -55,8 +59,14 @@ function processCall(p: NonNullable<Probe["process"]>): Promise<ProbeOutput> {
     });
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout = (stdout + d.toString()).slice(0, PROBE_OUTPUT_LIMIT_BYTES)));
-    child.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(0, PROBE_OUTPUT_LIMIT_BYTES)));
+    child.stdout.on(
+      "data",
+      (d: Buffer) => (stdout = (stdout + d.toString()).slice(0, PROBE_OUTPUT_LIMIT_BYTES)),
+    );
+    child.stderr.on(
+      "data",
+      (d: Buffer) => (stderr = (stderr + d.toString()).slice(0, PROBE_OUTPUT_LIMIT_BYTES)),
+    );
     child.once("error", (e) => resolve({ time_ms: performance.now() - start, error: e.message }));
     child.once("close", (code, sig) =>
       resolve({
@@ -137,9 +147,13 @@ export function checkTolerance(
     fails.push(`expected one of ${JSON.stringify(t.one_of)}`);
   if (t.range) {
     const n = Number(value);
-    if (!Number.isFinite(n) || n < t.range[0] || n > t.range[1]) fails.push(`outside [${t.range[0]}, ${t.range[1]}]`);
+    if (!Number.isFinite(n) || n < t.range[0] || n > t.range[1])
+      fails.push(`outside [${t.range[0]}, ${t.range[1]}]`);
   }
-  if (t.regex !== undefined && !new RegExp(t.regex).test(typeof value === "string" ? value : JSON.stringify(value)))
+  if (
+    t.regex !== undefined &&
+    !new RegExp(t.regex).test(typeof value === "string" ? value : JSON.stringify(value))
+  )
     fails.push(`does not match /${t.regex}/`);
   if (t.baseline) {
     const n = Number(value);
@@ -158,15 +172,30 @@ export function checkTolerance(
   const hasCondition =
     t.equals !== undefined || t.one_of || t.range || t.regex !== undefined || t.baseline || t.jsonpath;
   if (!hasCondition) {
-    if (target === "status" && !(Number(out.status) >= 200 && Number(out.status) < 400)) fails.push("status not 2xx/3xx");
+    if (target === "status" && !(Number(out.status) >= 200 && Number(out.status) < 400))
+      fails.push("status not 2xx/3xx");
     if (target === "exit_code" && out.exit_code !== 0) fails.push("exit code not 0");
   }
-  return fails.length ? { ok: false, value, reason: `${JSON.stringify(value)}: ${fails.join("; ")}` } : { ok: true, value };
+  return fails.length
+    ? { ok: false, value, reason: `${JSON.stringify(value)}: ${fails.join("; ")}` }
+    : { ok: true, value };
 }
 
 /** A probe's numeric value for baselines: the tolerance's target (after JSONPath) as a number. */
-export function numericValue(out: ProbeOutput, tol: Tolerance | undefined, target: NonNullable<Tolerance["target"]>): number | undefined {
-  const r = checkTolerance(out, { ...(tol?.target ? { target: tol.target } : {}), ...(tol?.jsonpath ? { jsonpath: tol.jsonpath } : {}), equals: undefined }, target);
+export function numericValue(
+  out: ProbeOutput,
+  tol: Tolerance | undefined,
+  target: NonNullable<Tolerance["target"]>,
+): number | undefined {
+  const r = checkTolerance(
+    out,
+    {
+      ...(tol?.target ? { target: tol.target } : {}),
+      ...(tol?.jsonpath ? { jsonpath: tol.jsonpath } : {}),
+      equals: undefined,
+    },
+    target,
+  );
   const v = r.value ?? out[tol?.target ?? target];
   const n = Number(v);
   return out.error || !Number.isFinite(n) ? undefined : n;

@@ -83,7 +83,8 @@ export async function startProxyApi(opts: ProxyApiOptions = {}): Promise<ProxyAp
     }
     if (parts[0] !== "proxies") return send(res, 404, { error: "not found" });
     if (parts.length === 1) {
-      if (m === "GET") return send(res, 200, Object.fromEntries(manager.list().map((p) => [p.spec.name, p.view()])));
+      if (m === "GET")
+        return send(res, 200, Object.fromEntries(manager.list().map((p) => [p.spec.name, p.view()])));
       if (m === "POST") {
         const parsed = proxyCreateSchema.safeParse(await readBody(req));
         if (!parsed.success)

@@ -51,7 +51,9 @@ function fetchBytes(port: number, request: string): Promise<{ bytes: number; ms:
     let bytes = 0;
     const s = createConnection({ host: "127.0.0.1", port }, () => s.write(request));
     s.on("data", (d: Buffer) => (bytes += d.length));
-    s.once("error", (e: NodeJS.ErrnoException) => resolve({ bytes, ms: performance.now() - t0, error: e.code ?? e.message }));
+    s.once("error", (e: NodeJS.ErrnoException) =>
+      resolve({ bytes, ms: performance.now() - t0, error: e.code ?? e.message }),
+    );
     s.once("close", () => resolve({ bytes, ms: performance.now() - t0 }));
   });
 }
@@ -75,7 +77,11 @@ async function roundTrip(s: Socket, msg: string): Promise<number> {
 
 describe("TCP fault proxy", () => {
   it("forwards cleanly without toxics and delays by the latency toxic, on open connections too", async () => {
-    const p = await manager.create({ name: "echo", listen: "127.0.0.1:0", upstream: `127.0.0.1:${echoPort}` });
+    const p = await manager.create({
+      name: "echo",
+      listen: "127.0.0.1:0",
+      upstream: `127.0.0.1:${echoPort}`,
+    });
     const port = Number(p.address.split(":")[1]);
     const s = await connect(port);
     const clean = await roundTrip(s, "ping");
@@ -89,7 +95,11 @@ describe("TCP fault proxy", () => {
   });
 
   it("limit_data closes after the given bytes; bandwidth slows a transfer to the rate", async () => {
-    const p = await manager.create({ name: "sink", listen: "127.0.0.1:0", upstream: `127.0.0.1:${sinkPort}` });
+    const p = await manager.create({
+      name: "sink",
+      listen: "127.0.0.1:0",
+      upstream: `127.0.0.1:${sinkPort}`,
+    });
     const port = Number(p.address.split(":")[1]);
     p.addToxic(parseToxic({ type: "limit_data", attributes: { bytes: 1000 } }));
     const limited = await fetchBytes(port, "50000\n");
@@ -103,7 +113,11 @@ describe("TCP fault proxy", () => {
   });
 
   it("reset_peer resets the connection; timeout holds data back; slicer delivers everything", async () => {
-    const p = await manager.create({ name: "sink2", listen: "127.0.0.1:0", upstream: `127.0.0.1:${sinkPort}` });
+    const p = await manager.create({
+      name: "sink2",
+      listen: "127.0.0.1:0",
+      upstream: `127.0.0.1:${sinkPort}`,
+    });
     const port = Number(p.address.split(":")[1]);
     p.addToxic(parseToxic({ type: "reset_peer", attributes: { timeout: 0 } }));
     const reset = await fetchBytes(port, "100\n");
@@ -114,14 +128,20 @@ describe("TCP fault proxy", () => {
     expect(held.bytes).toBe(0);
     expect(held.ms).toBeGreaterThanOrEqual(190);
     p.reset();
-    p.addToxic(parseToxic({ type: "slicer", attributes: { average_size: 10, size_variation: 5, delay: 100 } }));
+    p.addToxic(
+      parseToxic({ type: "slicer", attributes: { average_size: 10, size_variation: 5, delay: 100 } }),
+    );
     const sliced = await fetchBytes(port, "5000\n");
     expect(sliced.bytes).toBe(5000);
     p.reset();
   });
 
   it("toxicity 0 never applies the toxic", async () => {
-    const p = await manager.create({ name: "echo0", listen: "127.0.0.1:0", upstream: `127.0.0.1:${echoPort}` });
+    const p = await manager.create({
+      name: "echo0",
+      listen: "127.0.0.1:0",
+      upstream: `127.0.0.1:${echoPort}`,
+    });
     p.addToxic(parseToxic({ type: "latency", toxicity: 0, attributes: { latency: 500 } }));
     const s = await connect(Number(p.address.split(":")[1]));
     expect(await roundTrip(s, "x")).toBeLessThan(200);
@@ -149,20 +169,37 @@ describe("proxy API and HTTP fault mode", () => {
 
   it("manages proxies and toxics with Toxiproxy-shaped routes, behind a token", async () => {
     expect((await call("GET", "/proxies", undefined, "wrong")).status).toBe(401);
-    const created = await call("POST", "/proxies", { name: "web", listen: "127.0.0.1:0", upstream: `127.0.0.1:${httpPort}`, mode: "http" });
+    const created = await call("POST", "/proxies", {
+      name: "web",
+      listen: "127.0.0.1:0",
+      upstream: `127.0.0.1:${httpPort}`,
+      mode: "http",
+    });
     expect(created.status).toBe(201);
     const listen = ((await created.json()) as { listen: string }).listen;
     expect(await (await fetch(`http://${listen}/a`)).text()).toBe("hello /a");
 
-    const add = await call("POST", "/proxies/web/toxics", { name: "boom", type: "http_status", attributes: { status: 503, path_prefix: "/api" } });
+    const add = await call("POST", "/proxies/web/toxics", {
+      name: "boom",
+      type: "http_status",
+      attributes: { status: 503, path_prefix: "/api" },
+    });
     expect(add.status).toBe(200);
     expect((await fetch(`http://${listen}/api/x`)).status).toBe(503);
     expect((await fetch(`http://${listen}/other`)).status).toBe(200);
 
-    await call("POST", "/proxies/web/toxics", { name: "cut", type: "http_abort", attributes: { path_prefix: "/cut" } });
+    await call("POST", "/proxies/web/toxics", {
+      name: "cut",
+      type: "http_abort",
+      attributes: { path_prefix: "/cut" },
+    });
     await expect(fetch(`http://${listen}/cut`)).rejects.toThrow();
 
-    await call("POST", "/proxies/web/toxics", { name: "slow", type: "http_delay", attributes: { delay: 150, path_prefix: "/slow" } });
+    await call("POST", "/proxies/web/toxics", {
+      name: "slow",
+      type: "http_delay",
+      attributes: { delay: 150, path_prefix: "/slow" },
+    });
     const t0 = performance.now();
     await (await fetch(`http://${listen}/slow`)).text();
     expect(performance.now() - t0).toBeGreaterThanOrEqual(140);

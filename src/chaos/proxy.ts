@@ -1,4 +1,9 @@
-import { createServer as createHttpServer, request as httpRequest, Agent, type Server as HttpServer } from "node:http";
+import {
+  createServer as createHttpServer,
+  request as httpRequest,
+  Agent,
+  type Server as HttpServer,
+} from "node:http";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { ConflictError, NotFoundError, ValidationError } from "../core/index.js";
 import { HTTP_TOXIC_TYPES, TCP_TOXIC_TYPES, type Stream, type Toxic } from "./toxics.js";
@@ -142,7 +147,8 @@ class Link {
       if (t.type === "reset_peer") this.timers.push(setTimeout(() => this.conn.reset(), ms));
       else if (t.type === "timeout" && ms > 0) this.timers.push(setTimeout(() => this.conn.destroy(), ms));
     }
-    if (!this.active.some((t) => t.type === "timeout") && this.queue.length && !this.pumping) void this.pump();
+    if (!this.active.some((t) => t.type === "timeout") && this.queue.length && !this.pumping)
+      void this.pump();
   }
 
   private onData(buf: Buffer): void {
@@ -211,7 +217,7 @@ class Link {
         const avg = Number(a["average_size"]);
         const variation = Number(a["size_variation"] ?? 0);
         const delayMs = Number(a["delay"] ?? 0) / 1000;
-        for (let off = 0; off < buf.length; ) {
+        for (let off = 0; off < buf.length;) {
           const size = Math.max(1, Math.round(avg + (Math.random() * 2 - 1) * variation));
           await this.run(buf.subarray(off, off + size), i + 1, at, toxics);
           off += size;
@@ -426,7 +432,8 @@ export class ProxyManager {
   private readonly proxies = new Map<string, FaultProxy>();
 
   async create(spec: ProxySpec): Promise<FaultProxy> {
-    if (!/^[\w.-]{1,100}$/.test(spec.name)) throw new ValidationError(`invalid proxy name ${JSON.stringify(spec.name)}`);
+    if (!/^[\w.-]{1,100}$/.test(spec.name))
+      throw new ValidationError(`invalid proxy name ${JSON.stringify(spec.name)}`);
     if (this.proxies.has(spec.name)) throw new ConflictError(`proxy ${spec.name} already exists`);
     const p = (spec.mode ?? "tcp") === "http" ? new HttpFaultProxy(spec) : new TcpFaultProxy(spec);
     this.proxies.set(spec.name, p);

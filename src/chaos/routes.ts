@@ -18,7 +18,13 @@ export function registerChaosRoutes(api: Api, engine: ChaosEngine): void {
     (c) =>
       c.json({
         stop: engine.state.stopFlag() ?? null,
-        active: engine.state.ledger.pending().map((e) => ({ id: e.id, fault: e.fault, target: e.target, runId: e.runId, appliedAt: e.appliedAt })),
+        active: engine.state.ledger.pending().map((e) => ({
+          id: e.id,
+          fault: e.fault,
+          target: e.target,
+          runId: e.runId,
+          appliedAt: e.appliedAt,
+        })),
       }),
   );
   api.route(

@@ -68,7 +68,16 @@ export const LEVEL_POLICIES: Record<Level, LevelPolicy> = {
     requireConfirmation: false,
   },
   canary: {
-    faults: ["toxic", "process-kill", "process-pause", "process-restart", "cpu", "net-loss", "net-bandwidth", "net-latency"],
+    faults: [
+      "toxic",
+      "process-kill",
+      "process-pause",
+      "process-restart",
+      "cpu",
+      "net-loss",
+      "net-bandwidth",
+      "net-latency",
+    ],
     maxTargets: 5,
     maxShare: 0.25,
     requireGuards: true,

@@ -17,7 +17,15 @@ export function parseExperiment(text: string, file = "experiment"): LoadedExperi
   try {
     doc = file.endsWith(".json") ? JSON.parse(text) : parseYaml(text);
   } catch (e) {
-    return { format: "novasre", problems: [{ path: "", message: `not valid ${file.endsWith(".json") ? "JSON" : "YAML"}: ${(e as Error).message}` }] };
+    return {
+      format: "novasre",
+      problems: [
+        {
+          path: "",
+          message: `not valid ${file.endsWith(".json") ? "JSON" : "YAML"}: ${(e as Error).message}`,
+        },
+      ],
+    };
   }
   let format: LoadedExperiment["format"] = "novasre";
   if (isChaosToolkit(doc)) {
@@ -36,11 +44,15 @@ export function parseExperiment(text: string, file = "experiment"): LoadedExperi
   exp.method.forEach((step, i) => {
     if (!("fault" in step)) return;
     const f = step.fault;
-    if (names.has(f.name)) problems.push({ path: `method[${i}].fault.name`, message: `duplicate fault name ${f.name}` });
+    if (names.has(f.name))
+      problems.push({ path: `method[${i}].fault.name`, message: `duplicate fault name ${f.name}` });
     names.add(f.name);
     if (f.type === "toxic") {
       if (!f.api && !proxies.has(f.proxy))
-        problems.push({ path: `method[${i}].fault.proxy`, message: `no proxy ${f.proxy} under proxies (or set api)` });
+        problems.push({
+          path: `method[${i}].fault.proxy`,
+          message: `no proxy ${f.proxy} under proxies (or set api)`,
+        });
       try {
         parseToxic({ ...f.toxic, name: f.toxic.name ?? f.name });
       } catch (e) {
@@ -51,7 +63,8 @@ export function parseExperiment(text: string, file = "experiment"): LoadedExperi
   });
   const refs = new Set([...Object.keys(exp.configuration), ...Object.keys(exp.secrets)]);
   for (const m of JSON.stringify(exp).matchAll(/\$\{([^}]+)\}/g))
-    if (!refs.has(m[1] as string)) problems.push({ path: "", message: `\${${m[1]}} is not in configuration or secrets` });
+    if (!refs.has(m[1] as string))
+      problems.push({ path: "", message: `\${${m[1]}} is not in configuration or secrets` });
   return { format, experiment: exp, problems };
 }
 
@@ -60,7 +73,10 @@ export async function loadExperimentFile(path: string): Promise<LoadedExperiment
   try {
     text = await readFile(path, "utf8");
   } catch (e) {
-    return { format: "novasre", problems: [{ path: "", message: `cannot read ${path}: ${(e as Error).message}` }] };
+    return {
+      format: "novasre",
+      problems: [{ path: "", message: `cannot read ${path}: ${(e as Error).message}` }],
+    };
   }
   return parseExperiment(text, path);
 }
@@ -87,7 +103,8 @@ export function resolveExperiment(exp: Experiment, env: NodeJS.ProcessEnv): Resu
     if (typeof x === "string") {
       const whole = /^\$\{([^}]+)\}$/.exec(x);
       // A whole-string reference to a numeric configuration value stays a number.
-      if (whole && typeof exp.configuration[whole[1] as string] === "number") return exp.configuration[whole[1] as string];
+      if (whole && typeof exp.configuration[whole[1] as string] === "number")
+        return exp.configuration[whole[1] as string];
       return x.replace(/\$\{([^}]+)\}/g, (m, name: string) => values[name] ?? m);
     }
     if (Array.isArray(x)) return x.map(sub);

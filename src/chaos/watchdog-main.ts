@@ -19,7 +19,11 @@ async function tick(): Promise<boolean> {
   const age = heartbeatAgeMs(state.heartbeatPath);
   if (age === undefined) return false; // clean end
   if (age <= staleMs && pidAlive(enginePid)) return true;
-  await revertPending(state.ledger, `watchdog(engine ${enginePid} ${age > staleMs ? "silent" : "gone"})`, Date.now);
+  await revertPending(
+    state.ledger,
+    `watchdog(engine ${enginePid} ${age > staleMs ? "silent" : "gone"})`,
+    Date.now,
+  );
   return false;
 }
 

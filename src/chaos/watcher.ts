@@ -24,7 +24,12 @@ const WATCH_PAGE = 100;
 
 /** Adapts anything with IncidentService.list's shape (the in-process platform). */
 export function incidentListWatcher(svc: {
-  list(filter: { since?: number; status?: never[]; severity?: never[]; limit: number }): Promise<WatchedIncident[]>;
+  list(filter: {
+    since?: number;
+    status?: never[];
+    severity?: never[];
+    limit: number;
+  }): Promise<WatchedIncident[]>;
 }): PlatformWatcher {
   return {
     incidentsSince: (since) => svc.list({ since, limit: WATCH_PAGE }),
@@ -47,6 +52,12 @@ export function httpWatcher(baseUrl: string, token: string | undefined): Platfor
     incidentsSince: (since) =>
       get(new URLSearchParams({ limit: String(WATCH_PAGE), since: new Date(since).toISOString() })),
     openIncidents: (severities) =>
-      get(new URLSearchParams({ limit: String(WATCH_PAGE), status: OPEN.join(","), severity: severities.join(",") })),
+      get(
+        new URLSearchParams({
+          limit: String(WATCH_PAGE),
+          status: OPEN.join(","),
+          severity: severities.join(","),
+        }),
+      ),
   };
 }

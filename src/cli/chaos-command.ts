@@ -54,11 +54,15 @@ async function engineFor(
 }
 
 function summary(j: Journal): string {
-  const lines = [`${j.status.toUpperCase()}  ${j.experiment.title}  (${j.duration.toFixed(1)} s, level ${j.level}, journal ${j.id})`];
+  const lines = [
+    `${j.status.toUpperCase()}  ${j.experiment.title}  (${j.duration.toFixed(1)} s, level ${j.level}, journal ${j.id})`,
+  ];
   for (const c of j.preflight) if (!c.ok) lines.push(`  pre-flight failed: ${c.check}: ${c.detail}`);
-  for (const s of j.run) lines.push(`  ${s.type.padEnd(7)} ${s.name.padEnd(28)} ${s.status}${s.error ? `  ${s.error}` : ""}`);
+  for (const s of j.run)
+    lines.push(`  ${s.type.padEnd(7)} ${s.name.padEnd(28)} ${s.status}${s.error ? `  ${s.error}` : ""}`);
   if (j.abort) lines.push(`  aborted: ${j.abort.reason}`);
-  if (j.recovery.recovery_time_s !== undefined) lines.push(`  recovery: steady state back ${j.recovery.recovery_time_s.toFixed(2)} s after revert`);
+  if (j.recovery.recovery_time_s !== undefined)
+    lines.push(`  recovery: steady state back ${j.recovery.recovery_time_s.toFixed(2)} s after revert`);
   if (j.platform)
     lines.push(
       `  platform: incident ${j.platform.incident_id ?? "none"}, detect ${j.platform.time_to_detect_s ?? "—"} s, recover ${j.platform.time_to_recover_s ?? "—"} s`,
@@ -68,7 +72,9 @@ function summary(j: Journal): string {
 
 /** `novasre chaos ...`: runs on its own, without `novasre serve`. */
 export function registerChaosCommand(program: Command): void {
-  const chaos = program.command("chaos").description("chaos experiments: validate, run, stop, proxies, game days");
+  const chaos = program
+    .command("chaos")
+    .description("chaos experiments: validate, run, stop, proxies, game days");
 
   chaos
     .command("validate")
@@ -78,7 +84,10 @@ export function registerChaosCommand(program: Command): void {
       const l = await loadExperimentFile(file);
       if (l.problems.length) {
         const msg = l.problems.map((p) => `  ${p.path ? `${p.path}: ` : ""}${p.message}`).join("\n");
-        throw new CliExit(EXIT_USAGE, `${file}: ${l.problems.length} problem(s) (${l.format} format)\n${msg}`);
+        throw new CliExit(
+          EXIT_USAGE,
+          `${file}: ${l.problems.length} problem(s) (${l.format} format)\n${msg}`,
+        );
       }
       out(`${file}: ok (${l.format} format, ${l.experiment?.method.length ?? 0} step(s))`);
     });
@@ -89,7 +98,15 @@ export function registerChaosCommand(program: Command): void {
       .argument("<file>")
       .description("run an experiment (reverts leftovers of a crashed run first)")
       .option("--dry-run", "print the exact apply and revert actions; change nothing")
-      .addOption(new Option("--level <level>", "override chaos.level").choices(["dry-run", "dev", "staging", "canary", "production"]))
+      .addOption(
+        new Option("--level <level>", "override chaos.level").choices([
+          "dry-run",
+          "dev",
+          "staging",
+          "canary",
+          "production",
+        ]),
+      )
       .option("--yes-production", "confirm a production-level run")
       .option("--journal <file>", "also write the journal here")
       .option("--json", "print the journal as JSON")
@@ -98,7 +115,15 @@ export function registerChaosCommand(program: Command): void {
   ).action(
     async (
       file: string,
-      opts: CommonOpts & { dryRun?: boolean; level?: string; yesProduction?: boolean; journal?: string; json?: boolean; url?: string; token?: string },
+      opts: CommonOpts & {
+        dryRun?: boolean;
+        level?: string;
+        yesProduction?: boolean;
+        journal?: string;
+        json?: boolean;
+        url?: string;
+        token?: string;
+      },
     ) => {
       const l = await loadExperimentFile(file);
       if (!l.experiment || l.problems.length)
@@ -106,7 +131,11 @@ export function registerChaosCommand(program: Command): void {
       const engine = await engineFor(opts);
       const dry = opts.dryRun || opts.level === "dry-run";
       if (!dry) await engine.recover();
-      const j = await engine.run(l.experiment, { dryRun: dry, confirmProduction: !!opts.yesProduction, cwd: dirname(resolve(file)) });
+      const j = await engine.run(l.experiment, {
+        dryRun: dry,
+        confirmProduction: !!opts.yesProduction,
+        cwd: dirname(resolve(file)),
+      });
       if (opts.journal) {
         mkdirSync(dirname(resolve(opts.journal)), { recursive: true });
         writeFileSync(opts.journal, JSON.stringify(j, null, 2));
@@ -127,13 +156,19 @@ export function registerChaosCommand(program: Command): void {
   ).action(async (opts: CommonOpts & { reason: string; url?: string; token?: string }) => {
     const engine = await engineFor(opts);
     const r = await engine.emergencyStop(`cli:${process.env["USER"] ?? "unknown"}`, opts.reason);
-    out(`stopped: reverted ${r.reverted.length} fault(s) in ${Math.round(r.ms)} ms; new runs blocked until \`novasre chaos clear\``);
-    for (const x of r.reverted) out(`  ${x.fault} on ${x.target}${x.errors.length ? `  ERRORS: ${x.errors.join("; ")}` : ""}`);
+    out(
+      `stopped: reverted ${r.reverted.length} fault(s) in ${Math.round(r.ms)} ms; new runs blocked until \`novasre chaos clear\``,
+    );
+    for (const x of r.reverted)
+      out(`  ${x.fault} on ${x.target}${x.errors.length ? `  ERRORS: ${x.errors.join("; ")}` : ""}`);
     if (opts.url) {
       const token = opts.token ?? process.env["NOVASRE_TOKEN"];
       const res = await fetch(`${opts.url.replace(/\/$/, "")}/api/v1/chaos/stop`, {
         method: "POST",
-        headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        headers: {
+          "content-type": "application/json",
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
         body: JSON.stringify({ reason: opts.reason }),
       });
       out(`server ${opts.url}: ${res.status}`);
@@ -155,21 +190,28 @@ export function registerChaosCommand(program: Command): void {
     },
   );
 
-  common(chaos.command("status").description("active faults, emergency stop, what this machine can do")).action(
-    async (opts: CommonOpts) => {
-      const engine = await engineFor(opts);
-      const stop = engine.state.stopFlag();
-      out(stop ? `EMERGENCY STOP set by ${stop.by} at ${new Date(stop.at).toISOString()}: ${stop.reason}` : "no emergency stop");
-      const pending = engine.state.ledger.pending();
-      out(`${pending.length} active fault(s)`);
-      for (const e of pending) out(`  ${e.id}  ${e.fault}  ${e.target}  since ${new Date(e.appliedAt).toISOString()} (pid ${e.pid})`);
-      const caps = detectNetCapabilities();
-      out(`stress-ng: ${findStressNg() ?? "not installed (built-in workers)"}`);
-      out(`libfaketime: ${findFaketime() ?? "not installed (time-skew refused)"}`);
-      out(`network: root=${caps.root} netns=${caps.ip} tbf=${caps.tbf} netem=${caps.netem} nft=${caps.nft} iptables-statistic=${caps.iptablesStatistic}`);
-      for (const [k, v] of Object.entries(caps.missing)) out(`  ${k}: ${v}`);
-    },
-  );
+  common(
+    chaos.command("status").description("active faults, emergency stop, what this machine can do"),
+  ).action(async (opts: CommonOpts) => {
+    const engine = await engineFor(opts);
+    const stop = engine.state.stopFlag();
+    out(
+      stop
+        ? `EMERGENCY STOP set by ${stop.by} at ${new Date(stop.at).toISOString()}: ${stop.reason}`
+        : "no emergency stop",
+    );
+    const pending = engine.state.ledger.pending();
+    out(`${pending.length} active fault(s)`);
+    for (const e of pending)
+      out(`  ${e.id}  ${e.fault}  ${e.target}  since ${new Date(e.appliedAt).toISOString()} (pid ${e.pid})`);
+    const caps = detectNetCapabilities();
+    out(`stress-ng: ${findStressNg() ?? "not installed (built-in workers)"}`);
+    out(`libfaketime: ${findFaketime() ?? "not installed (time-skew refused)"}`);
+    out(
+      `network: root=${caps.root} netns=${caps.ip} tbf=${caps.tbf} netem=${caps.netem} nft=${caps.nft} iptables-statistic=${caps.iptablesStatistic}`,
+    );
+    for (const [k, v] of Object.entries(caps.missing)) out(`  ${k}: ${v}`);
+  });
 
   chaos
     .command("proxy")
@@ -186,7 +228,9 @@ export function registerChaosCommand(program: Command): void {
         host: opts.listen.slice(0, i),
         port: Number(opts.listen.slice(i + 1)),
         ...(token ? { token } : {}),
-        ...(opts.heartbeat ? { heartbeat: { path: opts.heartbeat, staleMs: parseDuration(opts.stale) ?? 3000 } } : {}),
+        ...(opts.heartbeat
+          ? { heartbeat: { path: opts.heartbeat, staleMs: parseDuration(opts.stale) ?? 3000 } }
+          : {}),
       });
       out(`chaos proxy API listening on ${api.url}`);
       await new Promise<void>((r) => {
@@ -203,7 +247,8 @@ export function registerChaosCommand(program: Command): void {
     .argument("<argv...>", "command and arguments (after --)")
     .action(async (argv: string[], opts: { clockFile: string }) => {
       const env = faketimeEnv(resolve(opts.clockFile));
-      if (!env) throw new CliExit(EXIT_USAGE, "error: libfaketime is not installed (Debian package faketime)");
+      if (!env)
+        throw new CliExit(EXIT_USAGE, "error: libfaketime is not installed (Debian package faketime)");
       if (!existsSync(opts.clockFile)) writeFileSync(opts.clockFile, "+0\n");
       const [cmd, ...args] = argv;
       const child = spawn(cmd as string, args, { stdio: "inherit", env: { ...process.env, ...env } });
@@ -220,17 +265,23 @@ export function registerChaosCommand(program: Command): void {
       .option("--dry-run", "plan every experiment; change nothing")
       .option("--url <url>", "platform to watch for incidents")
       .option("--token <token>", "API token for --url"),
-  ).action(async (file: string, opts: CommonOpts & { out: string; dryRun?: boolean; url?: string; token?: string }) => {
-    const engine = await engineFor(opts);
-    if (!opts.dryRun) await engine.recover();
-    const report = await runGameDay(engine, file, { dryRun: !!opts.dryRun });
-    mkdirSync(opts.out, { recursive: true });
-    const base = join(opts.out, `gameday-${new Date(report.start).toISOString().replace(/[:.]/g, "-")}`);
-    writeFileSync(`${base}.json`, JSON.stringify(report, null, 2));
-    writeFileSync(`${base}.md`, gameDayMarkdown(report));
-    out(`wrote ${base}.md and ${base}.json`);
-    for (const r of report.results) out(`  ${r.journal?.status ?? "not run"}  ${r.file}${r.error ? `  ${r.error}` : ""}`);
-  });
+  ).action(
+    async (
+      file: string,
+      opts: CommonOpts & { out: string; dryRun?: boolean; url?: string; token?: string },
+    ) => {
+      const engine = await engineFor(opts);
+      if (!opts.dryRun) await engine.recover();
+      const report = await runGameDay(engine, file, { dryRun: !!opts.dryRun });
+      mkdirSync(opts.out, { recursive: true });
+      const base = join(opts.out, `gameday-${new Date(report.start).toISOString().replace(/[:.]/g, "-")}`);
+      writeFileSync(`${base}.json`, JSON.stringify(report, null, 2));
+      writeFileSync(`${base}.md`, gameDayMarkdown(report));
+      out(`wrote ${base}.md and ${base}.json`);
+      for (const r of report.results)
+        out(`  ${r.journal?.status ?? "not run"}  ${r.file}${r.error ? `  ${r.error}` : ""}`);
+    },
+  );
 
   common(
     chaos
@@ -245,7 +296,11 @@ export function registerChaosCommand(program: Command): void {
     process.once("SIGTERM", () => ac.abort());
     out(`scheduler started (${file})`);
     await runSchedules(engine, file, ac.signal, (name, j, err) =>
-      out(j ? `${new Date().toISOString()} ${name}: ${summary(j)}` : `${new Date().toISOString()} ${name}: not run: ${err}`),
+      out(
+        j
+          ? `${new Date().toISOString()} ${name}: ${summary(j)}`
+          : `${new Date().toISOString()} ${name}: not run: ${err}`,
+      ),
     );
   });
 }
