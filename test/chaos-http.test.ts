@@ -1,0 +1,57 @@
+import { readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { experimentSchema } from "../src/chaos/index.js";
+import { testApp, type TestApp } from "./support/app.js";
+
+describe("chaos routes on the API", () => {
+  let t: TestApp;
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "novasre-chaos-http-"));
+    t = await testApp({ chaos: { state_dir: dir, level: "dev", watchdog: false } });
+  });
+  afterAll(async () => {
+    await t.app.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("emergency stop is admin-only, reverts every ledger entry and blocks runs until cleared", async () => {
+    const marker = join(dir, "reverted");
+    t.app.chaos.state.ledger.record({
+      id: "flt_1",
+      runId: "run_x",
+      fault: "left-over",
+      target: "disk",
+      revert: [{ kind: "write-file", path: marker, content: "yes" }],
+      appliedAt: 1,
+      pid: 1,
+    });
+    const viewer = await t.token("viewer");
+    const admin = await t.token("admin");
+    const status = await t.req("GET", "/api/v1/chaos/status", { token: viewer });
+    expect(((await status.json()) as { active: unknown[] }).active).toHaveLength(1);
+    expect((await t.req("POST", "/api/v1/chaos/stop", { token: viewer, body: {} })).status).toBe(403);
+    const stop = await t.req("POST", "/api/v1/chaos/stop", { token: admin, body: { reason: "drill" } });
+    expect(stop.status).toBe(200);
+    const body = (await stop.json()) as { reverted: { fault: string }[] };
+    expect(body.reverted.map((r) => r.fault)).toEqual(["left-over"]);
+    expect(readFileSync(marker, "utf8")).toBe("yes");
+    const after = (await (await t.req("GET", "/api/v1/chaos/status", { token: viewer })).json()) as {
+      stop: { by: string; reason: string } | null;
+      active: unknown[];
+    };
+    expect(after.active).toEqual([]);
+    expect(after.stop).toMatchObject({ by: "user:test-admin", reason: "drill" });
+    const exp = experimentSchema.parse({ title: "blocked", method: [{ wait: "1ms" }] });
+    expect((await t.app.chaos.run(exp)).status).toBe("refused");
+    expect((await t.req("DELETE", "/api/v1/chaos/stop", { token: admin })).status).toBe(200);
+    expect((await t.app.chaos.run(exp)).status).toBe("completed");
+    const metrics = await (await t.req("GET", "/metrics")).text();
+    expect(metrics).toMatch(/chaos_experiments_total\{status="refused",level="dev"\} 1/);
+    expect(metrics).toMatch(/chaos_experiments_total\{status="completed",level="dev"\} 1/);
+    expect(metrics).toMatch(/safety_violations_total\{kind="emergency_stop"\} 1/);
+  });
+});
