@@ -8,8 +8,12 @@ import { ChaosState } from "../src/chaos/index.js";
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = "";
   let err = "";
-  const o = vi.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
+  const o = vi
+    .spyOn(process.stdout, "write")
+    .mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
+  const e = vi
+    .spyOn(process.stderr, "write")
+    .mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
   try {
     return { code: await runCli(args), out, err };
   } finally {
@@ -32,7 +36,10 @@ describe("novasre chaos CLI", () => {
     expect(r.err).toMatch(/method\[0\]\.fault\.workers/);
     expect(r.err).not.toMatch(/at .*\.ts:/);
     const good = join(dir, "good.yaml");
-    await writeFile(good, `title: fill\nmethod:\n  - fault: { name: fill, type: disk-fill, path: ${dir}, mb: 1 }\n`);
+    await writeFile(
+      good,
+      `title: fill\nmethod:\n  - fault: { name: fill, type: disk-fill, path: ${dir}, mb: 1 }\n`,
+    );
     expect((await run(["chaos", "validate", good])).out).toMatch(/ok \(novasre format, 1 step/);
   });
 

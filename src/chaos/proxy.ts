@@ -206,7 +206,8 @@ class Link {
         const piece = Math.max(512, Math.floor(bytesPerMs * BANDWIDTH_PIECE_MS));
         for (let off = 0; off < buf.length; off += piece) {
           const part = buf.subarray(off, off + piece);
-          const start = Math.max(performance.now(), this.bandwidthFree);
+          // A timer that fires late must not cost bandwidth: lateness up to one piece is caught up.
+          const start = Math.max(performance.now() - BANDWIDTH_PIECE_MS, this.bandwidthFree);
           this.bandwidthFree = start + part.length / bytesPerMs;
           await sleep(this.bandwidthFree - performance.now());
           await this.run(part, i + 1, performance.now(), toxics);
