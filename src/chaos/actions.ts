@@ -56,7 +56,9 @@ export function describeAction(a: Action): string {
     case "fill-file":
       return `fill ${a.path} with ${a.bytes} bytes`;
     case "spawn":
-      return `spawn ${a.argv.map((x) => (/^[\w./:=,+-]+$/.test(x) ? x : JSON.stringify(x))).join(" ")}`;
+      return `spawn ${Object.entries(a.env ?? {})
+        .map(([k, v]) => `${k}=${v} `)
+        .join("")}${a.argv.map((x) => (/^[\w./:=,+-]+$/.test(x) ? x : JSON.stringify(x))).join(" ")}`;
     case "kill-marker":
       return `kill -${a.signal} the process group of every process whose argv or NOVASRE_FAULT holds ${a.marker}`;
     case "in-process":

@@ -130,8 +130,7 @@ describe("chaos engine", () => {
   it("dry-run prints the exact apply and revert actions and changes nothing", async () => {
     const c = tagged("novasre-test-dry");
     await waitFor("child", () => pidsWithMarker("novasre-test-dry").length === 1 || undefined);
-    const lines: string[] = [];
-    const j = await engine({ out: (l) => lines.push(l) }).run(
+    const j = await engine().run(
       exp({
         title: "dry",
         method: [
@@ -148,8 +147,8 @@ describe("chaos engine", () => {
       { dryRun: true },
     );
     expect(j.status).toBe("dry-run");
-    expect(lines).toContain(`  apply:  kill -SIGSTOP ${c.pid}`);
-    expect(lines).toContain(`  revert: kill -SIGCONT ${c.pid}`);
+    expect(j.plan).toContain(`  apply:  kill -SIGSTOP ${c.pid}`);
+    expect(j.plan).toContain(`  revert: kill -SIGCONT ${c.pid}`);
     expect(procState(c.pid as number)).not.toBe("T");
     expect(j.run).toEqual([]);
   });

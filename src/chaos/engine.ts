@@ -387,7 +387,6 @@ export class ChaosEngine {
     );
 
     if (opts.dryRun) {
-      for (const line of j.plan) this.say(line);
       check("steady state", true, "not probed in dry-run");
       await cleanupProxies();
       return finish(j.preflight.every((c) => c.ok) ? "dry-run" : "refused");
