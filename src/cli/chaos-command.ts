@@ -26,6 +26,9 @@ const out = (s: string): void => {
   process.stdout.write(s.endsWith("\n") ? s : `${s}\n`);
 };
 
+/** Least to most strict. */
+const STRICTNESS: readonly Level[] = ["dev", "staging", "canary", "production", "dry-run"];
+
 interface CommonOpts {
   config?: string;
   stateDir?: string;
@@ -42,9 +45,16 @@ async function engineFor(
 ): Promise<ChaosEngine> {
   const cfg = await loadConfig(opts.config);
   const state = new ChaosState(resolve(opts.stateDir ?? cfg.chaos.state_dir));
+  const level = (opts.level as Level | undefined) ?? cfg.chaos.level;
+  // The config names the environment; the command line may only ask for something stricter.
+  if (STRICTNESS.indexOf(level) < STRICTNESS.indexOf(cfg.chaos.level))
+    throw new CliExit(
+      EXIT_USAGE,
+      `error: --level ${level} is less strict than chaos.level ${cfg.chaos.level} in the config; change the config to allow it`,
+    );
   return new ChaosEngine({
     state,
-    level: (opts.level as Level | undefined) ?? cfg.chaos.level,
+    level,
     watchdog: cfg.chaos.watchdog,
     heartbeatIntervalMs: cfg.chaos.heartbeat_interval,
     heartbeatStaleMs: cfg.chaos.heartbeat_stale,
