@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { experimentSchema } from "../src/chaos/index.js";
-import { testApp, type TestApp } from "./support/app.js";
+import { amPayload, testApp, type TestApp } from "./support/app.js";
 
 describe("chaos routes on the API", () => {
   let t: TestApp;
@@ -53,5 +53,53 @@ describe("chaos routes on the API", () => {
     expect(metrics).toMatch(/chaos_experiments_total\{status="refused",level="dev"\} 1/);
     expect(metrics).toMatch(/chaos_experiments_total\{status="completed",level="dev"\} 1/);
     expect(metrics).toMatch(/safety_violations_total\{kind="emergency_stop"\} 1/);
+  });
+});
+
+describe("chaos engine watched by the platform in the same app", () => {
+  let t: TestApp;
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "novasre-chaos-watch-"));
+    t = await testApp({ chaos: { state_dir: dir, level: "dev", watchdog: false } });
+  });
+  afterAll(async () => {
+    await t.app.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("journals the incident the platform opened for the fault and when it was resolved", async () => {
+    const token = await t.token("admin");
+    const run = t.app.chaos.run(
+      experimentSchema.parse({
+        title: "watched disk fill",
+        method: [{ fault: { name: "fill", type: "disk-fill", path: dir, mb: 1 } }, { wait: "1500ms" }],
+        platform_wait: "5s",
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    t.clock.advance(5_000);
+    const sent = await t.req("POST", "/api/v1/alerts/alertmanager", {
+      token,
+      body: amPayload([
+        {
+          labels: { alertname: "DiskFilling", service: "shop", severity: "warning" },
+          startsAt: new Date(t.clock.now() - 2_000).toISOString(),
+        },
+      ]),
+    });
+    expect(sent.status).toBeLessThan(300);
+    const list = (await (await t.req("GET", "/api/v1/incidents", { token })).json()) as {
+      incidents: { id: string }[];
+    };
+    const id = list.incidents[0]?.id as string;
+    await new Promise((r) => setTimeout(r, 1500));
+    t.clock.advance(10_000);
+    expect((await t.req("POST", `/api/v1/incidents/${id}/resolve`, { token })).status).toBe(200);
+    const j = await run;
+    expect(j.platform?.incident_id).toBe(id);
+    expect(j.platform?.time_to_detect_s).toBe(3);
+    expect(j.platform?.time_to_open_s).toBe(5);
+    expect(j.platform?.time_to_recover_s).toBe(15);
   });
 });

@@ -489,6 +489,7 @@ export class ChaosEngine {
     let faultIndex = 0;
     let failed = false;
     let platformTimer: NodeJS.Timeout | undefined;
+    let platformPoll: (() => Promise<void>) | undefined;
     const revertOne = async (f: PlannedFault) => {
       const t0 = this.clock.now();
       const errors = await this.executor.revert(f, runId);
@@ -533,7 +534,7 @@ export class ChaosEngine {
         }
       };
       platformTimer = setInterval(() => void poll(), PLATFORM_POLL_MS);
-      (j as { _poll?: () => Promise<void> })._poll = poll;
+      platformPoll = poll;
     };
 
     try {
@@ -635,9 +636,10 @@ export class ChaosEngine {
     }
 
     // Recovery: how long after the revert until the hypothesis holds again.
-    const deadline = this.clock.now() + exp.recovery_timeout;
+    // Waiting uses real time; the injected clock only stamps the journal (a test's clock may stand still).
+    const deadline = Date.now() + exp.recovery_timeout;
     let after = await this.steadyState(exp.steady_state.probes, j.steady_states.baseline);
-    while (!after.met && this.clock.now() < deadline && !this.state.stopFlag()) {
+    while (!after.met && Date.now() < deadline && !this.state.stopFlag()) {
       await sleep(DEFAULT_RECOVERY_POLL_MS);
       after = await this.steadyState(exp.steady_state.probes, j.steady_states.baseline);
     }
@@ -647,15 +649,14 @@ export class ChaosEngine {
       j.recovery.recovery_time_s = (j.recovery.steady_at - j.recovery.reverted_at) / 1000;
       this.deps.metrics?.recoveryTime(j.recovery.recovery_time_s);
     }
-    const poll = (j as { _poll?: () => Promise<void> })._poll;
+    const poll = platformPoll;
     if (poll) {
-      const until = this.clock.now() + exp.platform_wait;
+      const until = Date.now() + exp.platform_wait;
       await poll();
-      while (j.platform && j.platform.recovered_at === undefined && this.clock.now() < until) {
+      while (j.platform && j.platform.recovered_at === undefined && Date.now() < until) {
         await sleep(PLATFORM_POLL_MS);
         await poll();
       }
-      delete (j as { _poll?: unknown })._poll;
     }
     clearInterval(platformTimer);
     heartbeat.stop();

@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -212,5 +215,29 @@ describe("proxy API and HTTP fault mode", () => {
     expect((await call("POST", "/reset")).status).toBe(204);
     const view = (await (await call("GET", "/proxies/web")).json()) as { toxics: unknown[] };
     expect(view.toxics).toEqual([]);
+  });
+});
+
+describe("proxy API dead-man's switch", () => {
+  it("removes every toxic once the heartbeat file goes stale", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "novasre-hb-"));
+    const hb = join(dir, "heartbeat");
+    await writeFile(hb, "1");
+    const api = await startProxyApi({ heartbeat: { path: hb, staleMs: 400 } });
+    try {
+      const p = await api.manager.create({
+        name: "e",
+        listen: "127.0.0.1:0",
+        upstream: `127.0.0.1:${echoPort}`,
+      });
+      p.addToxic(parseToxic({ type: "latency", attributes: { latency: 100 } }));
+      await new Promise((r) => setTimeout(r, 200));
+      expect(p.toxics()).toHaveLength(1);
+      await new Promise((r) => setTimeout(r, 800));
+      expect(p.toxics()).toEqual([]);
+    } finally {
+      await api.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
