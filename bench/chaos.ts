@@ -3,10 +3,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createConnection, type Socket } from "node:net";
+import { createServer } from "node:http";
+import { createConnection, createServer as createNetServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ChaosEngine, ChaosState, runAction, type Action } from "../src/chaos/index.js";
+import { ChaosEngine, ChaosState, experimentSchema, runAction, type Action } from "../src/chaos/index.js";
 import { finish, flag, progress, repoRoot } from "./lib.js";
 
 const MB = Number(flag("mb", "256"));
@@ -16,6 +17,8 @@ const LATENCY_MS = 50;
 const RATE_KBPS = 1000;
 const BANDWIDTH_BYTES = 3_000_000;
 const STOP_FAULTS = 100;
+const GUARD_INTERVAL_MS = 200;
+const GUARD_RUNS = 5;
 
 // Upstream in its own process: streams N bytes on "N\n", echoes lines starting with "e".
 const UPSTREAM = `
@@ -194,6 +197,53 @@ progress(
 );
 if (leftToxics || leftPaused) throw new Error("emergency stop left faults active");
 
+engine.clearStop();
+// 5. Auto-abort: a guard at a 200 ms interval breaches as soon as the fault is applied (HTTP 500s);
+// time from the fault's apply to the end of its revert.
+const web = createServer((_q, r) => r.end("ok"));
+const webPort: number = await new Promise((r) =>
+  web.listen(0, "127.0.0.1", () => r((web.address() as { port: number }).port)),
+);
+const guardTimes: number[] = [];
+for (let i = 0; i < GUARD_RUNS; i++) {
+  const gport = await new Promise<number>((r) => {
+    const s = createNetServer().listen(0, "127.0.0.1", () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => r(p));
+    });
+  });
+  const j = await engine.run(
+    experimentSchema.parse({
+      title: "guard",
+      proxies: [{ name: "g", listen: `127.0.0.1:${gport}`, upstream: `127.0.0.1:${webPort}`, mode: "http" }],
+      guards: {
+        interval: GUARD_INTERVAL_MS,
+        probes: [{ name: "ok", http: { url: `http://127.0.0.1:${gport}/`, timeout: 150 } }],
+      },
+      method: [
+        {
+          fault: {
+            name: "errors",
+            type: "toxic",
+            proxy: "g",
+            toxic: { type: "http_status", attributes: { status: 500 } },
+          },
+        },
+        { wait: "10s" },
+      ],
+      recovery_timeout: 0,
+    }),
+  );
+  const applied = j.run.find((x) => x.type === "fault");
+  const reverted = j.run.find((x) => x.type === "revert");
+  if (j.status !== "aborted" || !applied || !reverted) throw new Error(`guard run ended ${j.status}`);
+  guardTimes.push(reverted.end - applied.end);
+}
+web.close();
+progress(
+  `auto-abort: guard interval ${GUARD_INTERVAL_MS} ms, fault applied to reverted ${guardTimes.join(", ")} ms`,
+);
+
 for (const c of sleepers) c.kill("SIGKILL");
 upstream.child.kill("SIGKILL");
 proxyProc.child.kill("SIGKILL");
@@ -211,5 +261,8 @@ finish("chaos", {
   bandwidth_error_pct: Number(((Math.abs(measuredKBps - RATE_KBPS) / RATE_KBPS) * 100).toFixed(2)),
   emergency_stop_faults: active,
   emergency_stop_ms: Number(stop.ms.toFixed(1)),
+  guard_interval_ms: GUARD_INTERVAL_MS,
+  guard_abort_ms_max: Math.max(...guardTimes),
+  guard_abort_ms_mean: Math.round(mean(guardTimes)),
 });
 process.exit(0);
