@@ -253,7 +253,10 @@ export function planFault(spec: FaultSpec, ctx: PlanContext, now = Date.now()): 
           ? // numgen draws in [0, 10000): a resolution of 0.01%; 100% is a plain drop.
             `${spec.port ? `tcp dport ${spec.port} ` : ""}${spec.percent >= 100 ? "" : `numgen random mod 10000 < ${Math.round(spec.percent * 100)} `}drop`
           : undefined;
-      if (caps.nft || !caps.iptablesStatistic) {
+      // nftables when it works, else iptables; NOVASRE_CHAOS_FIREWALL=iptables forces the latter.
+      const useNft =
+        process.env["NOVASRE_CHAOS_FIREWALL"] === "iptables" ? false : caps.nft || !caps.iptablesStatistic;
+      if (useNft) {
         const rules =
           spec.type === "net-loss"
             ? `add rule inet ${table} in ${match}`

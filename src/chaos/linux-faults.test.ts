@@ -80,26 +80,43 @@ describe.skipIf(!!netSkip)("network faults inside a network namespace", () => {
     spawnSync("ip", ["netns", "del", ns]);
   });
 
+  async function cutAndRestore(): Promise<void> {
+    for (const fault of [
+      { name: "cut", type: "net-partition", namespace: ns, peer: "127.0.0.1" },
+      { name: "drop", type: "net-loss", namespace: ns, percent: 100, port },
+    ] as const) {
+      const j = await engine().run(
+        exp({
+          title: fault.name,
+          steady_state: { probes: [probe(2000)] },
+          method: [{ fault }, { probe: probe(700) }],
+          recovery_timeout: "5s",
+        }),
+      );
+      expect(j.status, JSON.stringify(j.run)).toBe("completed");
+      expect(j.run.find((s) => s.type === "probe")?.status).toBe("failed");
+      expect(j.steady_states.after?.met).toBe(true);
+      expect(client(2, 1000).ok).toBe(true);
+    }
+  }
+
   it.skipIf(!caps.nft && !caps.iptablesStatistic)(
     "partition and 100% loss cut the namespace's traffic; the revert restores it",
+    cutAndRestore,
+  );
+
+  it.skipIf(!caps.iptablesStatistic)(
+    "the iptables fallback does the same and leaves no rule behind",
     async () => {
-      for (const fault of [
-        { name: "cut", type: "net-partition", namespace: ns, peer: "127.0.0.1" },
-        { name: "drop", type: "net-loss", namespace: ns, percent: 100, port },
-      ] as const) {
-        const j = await engine().run(
-          exp({
-            title: fault.name,
-            steady_state: { probes: [probe(2000)] },
-            method: [{ fault }, { probe: probe(700) }],
-            recovery_timeout: "5s",
-          }),
-        );
-        expect(j.status, JSON.stringify(j.run)).toBe("completed");
-        expect(j.run.find((s) => s.type === "probe")?.status).toBe("failed");
-        expect(j.steady_states.after?.met).toBe(true);
-        expect(client(2, 1000).ok).toBe(true);
+      process.env["NOVASRE_CHAOS_FIREWALL"] = "iptables";
+      try {
+        await cutAndRestore();
+      } finally {
+        delete process.env["NOVASRE_CHAOS_FIREWALL"];
       }
+      const rules = spawnSync("ip", ["netns", "exec", ns, "iptables", "-S"], { encoding: "utf8" }).stdout;
+      expect(rules).toMatch(/-P INPUT ACCEPT/);
+      expect(rules).not.toMatch(/novasre_/);
     },
   );
 
