@@ -139,7 +139,9 @@ describe.skipIf(!!netSkip)("network faults inside a network namespace", () => {
       const j = await run;
       expect(j.status).toBe("completed");
       expect(during.bytes).toBe(500_000);
-      expect(during.ms).toBeGreaterThan(Math.max(600, before.ms * 3));
+      // At least the time the rate allows (less the one-packet bucket); a busy machine only adds to it.
+      expect(during.ms).toBeGreaterThan(700);
+      expect(before.bytes).toBe(500_000);
       const qd = spawnSync("ip", ["netns", "exec", ns, "tc", "qdisc", "show", "dev", "lo"], {
         encoding: "utf8",
       }).stdout;

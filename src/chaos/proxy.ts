@@ -144,7 +144,9 @@ class Link {
     for (const t of this.active) {
       if (wasTimed.has(t)) continue;
       const ms = Number(t.attributes["timeout"] ?? 0);
-      if (t.type === "reset_peer") this.timers.push(setTimeout(() => this.conn.reset(), ms));
+      // timeout 0 means at once: before any data of this connection can pass.
+      if (t.type === "reset_peer" && ms === 0) queueMicrotask(() => this.conn.reset());
+      else if (t.type === "reset_peer") this.timers.push(setTimeout(() => this.conn.reset(), ms));
       else if (t.type === "timeout" && ms > 0) this.timers.push(setTimeout(() => this.conn.destroy(), ms));
     }
     if (!this.active.some((t) => t.type === "timeout") && this.queue.length && !this.pumping)
