@@ -1,7 +1,7 @@
 // Chaos engine figures: proxy overhead, latency and bandwidth toxic accuracy, emergency stop time.
 // Usage: npx tsx bench/chaos.ts [--mb 256] [--samples 60]
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:http";
 import { createConnection, createServer as createNetServer, type Socket } from "node:net";
@@ -239,6 +239,44 @@ for (let i = 0; i < GUARD_RUNS; i++) {
   if (j.status !== "aborted" || !applied || !reverted) throw new Error(`guard run ended ${j.status}`);
   guardTimes.push(reverted.end - applied.end);
 }
+// 6. Stop by flag: `touch <state_dir>/STOP` while an experiment runs; time until its fault is gone.
+const fport = await new Promise<number>((r) => {
+  const s = createNetServer().listen(0, "127.0.0.1", () => {
+    const p = (s.address() as { port: number }).port;
+    s.close(() => r(p));
+  });
+});
+const flagRun = engine.run(
+  experimentSchema.parse({
+    title: "flag",
+    proxies: [{ name: "f", listen: `127.0.0.1:${fport}`, upstream: `127.0.0.1:${webPort}`, mode: "http" }],
+    method: [
+      {
+        fault: {
+          name: "errors",
+          type: "toxic",
+          proxy: "f",
+          toxic: { type: "http_status", attributes: { status: 500 } },
+        },
+      },
+      { wait: "30s" },
+    ],
+    recovery_timeout: 0,
+  }),
+);
+const statusOf = () =>
+  fetch(`http://127.0.0.1:${fport}/`).then(
+    (r) => r.status,
+    () => 0,
+  );
+while ((await statusOf()) !== 500) await new Promise((r) => setTimeout(r, 20));
+const flagT0 = performance.now();
+writeFileSync(join(dir, "STOP"), "");
+while ((await statusOf()) === 500) await new Promise((r) => setTimeout(r, 5));
+const flagStopMs = performance.now() - flagT0;
+await flagRun;
+engine.clearStop();
+progress(`stop flag: fault reverted ${flagStopMs.toFixed(1)} ms after touching STOP`);
 web.close();
 progress(
   `auto-abort: guard interval ${GUARD_INTERVAL_MS} ms, fault applied to reverted ${guardTimes.join(", ")} ms`,
@@ -261,6 +299,7 @@ finish("chaos", {
   bandwidth_error_pct: Number(((Math.abs(measuredKBps - RATE_KBPS) / RATE_KBPS) * 100).toFixed(2)),
   emergency_stop_faults: active,
   emergency_stop_ms: Number(stop.ms.toFixed(1)),
+  emergency_stop_flag_ms: Number(flagStopMs.toFixed(1)),
   guard_interval_ms: GUARD_INTERVAL_MS,
   guard_abort_ms_max: Math.max(...guardTimes),
   guard_abort_ms_mean: Math.round(mean(guardTimes)),
