@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
@@ -302,6 +302,45 @@ describe("chaos engine", () => {
     expect(blocked.status).toBe("refused");
     expect(e.clearStop()).toBe(true);
     expect((await e.run(exp({ title: "again", method: [{ wait: "1ms" }] }))).status).toBe("completed");
+  });
+
+  it("an empty STOP file dropped into the state directory aborts a run and reverts its fault", async () => {
+    const port = await freePort();
+    const e = engine();
+    const run = e.run(
+      exp({
+        title: "flag",
+        proxies: [
+          { name: "svc", listen: `127.0.0.1:${port}`, upstream: `127.0.0.1:${servicePort}`, mode: "http" },
+        ],
+        method: [
+          {
+            fault: {
+              name: "err",
+              type: "toxic",
+              proxy: "svc",
+              toxic: { type: "http_status", attributes: { status: 503 } },
+            },
+          },
+          { wait: "30s" },
+        ],
+        recovery_timeout: 0,
+      }),
+    );
+    await waitFor(
+      "fault applied",
+      async () => (await fetch(`http://127.0.0.1:${port}/`)).status === 503 || undefined,
+      5000,
+    );
+    writeFileSync(join(dir, "STOP"), "");
+    const j = await run;
+    expect(j.status).toBe("aborted");
+    expect(j.run.map((s) => `${s.type}:${s.status}`)).toEqual([
+      "fault:succeeded",
+      "wait:skipped",
+      "revert:succeeded",
+    ]);
+    expect(e.state.ledger.pending()).toEqual([]);
   });
 
   it("records when the platform detected, opened and recovered; refuses during an open P1", async () => {
