@@ -448,3 +448,23 @@ describe("crash safety", () => {
     target.kill("SIGKILL");
   });
 });
+
+describe("one run per state directory", () => {
+  it("refuses a second run while one is in progress, in this process or another", async () => {
+    const e = engine();
+    const first = e.run(exp({ title: "long", method: [{ wait: "800ms" }] }));
+    await new Promise((r) => setTimeout(r, 200));
+    const second = await e.run(exp({ title: "second", method: [{ wait: "1ms" }] }));
+    expect(second.status).toBe("refused");
+    expect(second.preflight.find((c) => !c.ok)?.detail).toBe(
+      `a run is in progress (engine pid ${process.pid})`,
+    );
+    expect((await first).status).toBe("completed");
+    // A fresh heartbeat owned by another live process (our parent stands in for another engine).
+    writeFileSync(join(dir, "heartbeat"), String(process.ppid));
+    const third = await engine().run(exp({ title: "third", method: [{ wait: "1ms" }] }));
+    expect(third.preflight.find((c) => !c.ok)?.detail).toBe(
+      `a run is in progress (engine pid ${process.ppid})`,
+    );
+  });
+});

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { newId, silentLogger, systemClock, type Clock, type Logger } from "../core/index.js";
-import { runActions } from "./actions.js";
+import { pidAlive, runActions } from "./actions.js";
 import {
   BASELINE_SAMPLES,
   DEFAULT_RECOVERY_POLL_MS,
@@ -21,6 +21,8 @@ import {
   DEFAULT_HEARTBEAT_INTERVAL_MS,
   DEFAULT_HEARTBEAT_STALE_MS,
   Heartbeat,
+  heartbeatAgeMs,
+  heartbeatOwner,
   spawnWatchdog,
   STOP_POLL_INTERVAL_MS,
 } from "./state.js";
@@ -148,6 +150,7 @@ export class ChaosEngine {
   private readonly logger: Logger;
   private readonly executor: FaultExecutor;
   private readonly active = new Set<AbortController>();
+  private running = false;
 
   constructor(private readonly deps: ChaosEngineDeps) {
     this.clock = deps.clock ?? systemClock;
@@ -272,6 +275,23 @@ export class ChaosEngine {
         ? `stopped by ${stop.by} at ${new Date(stop.at).toISOString()}: ${stop.reason} (clear with novasre chaos clear)`
         : "clear",
       "emergency_stop",
+    );
+    // One run per state directory: the heartbeat and the ledger's "pending" belong to a single run.
+    const staleMs = this.deps.heartbeatStaleMs ?? DEFAULT_HEARTBEAT_STALE_MS;
+    const owner = heartbeatOwner(this.state.heartbeatPath);
+    const age = heartbeatAgeMs(this.state.heartbeatPath);
+    const otherRun =
+      this.running ||
+      (owner !== undefined &&
+        owner !== process.pid &&
+        pidAlive(owner) &&
+        age !== undefined &&
+        age <= staleMs);
+    check(
+      "no other run in progress",
+      !otherRun,
+      otherRun ? `a run is in progress (engine pid ${this.running ? process.pid : owner})` : "none",
+      "concurrent_run",
     );
     const leftover = this.state.ledger.pending();
     check(
@@ -441,6 +461,7 @@ export class ChaosEngine {
     }
 
     // ---- the run ----
+    this.running = true;
     const abort = new AbortController();
     this.active.add(abort);
     const onAbort = (reason: string) => {
@@ -660,6 +681,7 @@ export class ChaosEngine {
     }
     clearInterval(platformTimer);
     heartbeat.stop();
+    this.running = false;
     this.active.delete(abort);
     await cleanupProxies();
     j.deviated = !after.met;

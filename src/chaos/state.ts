@@ -99,6 +99,16 @@ export class Heartbeat {
   }
 }
 
+/** Pid of the engine that owns the heartbeat file (written when its run starts). */
+export function heartbeatOwner(path: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(path, "utf8").trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function heartbeatAgeMs(path: string, now = Date.now()): number | undefined {
   try {
     return now - statSync(path).mtimeMs;

@@ -1,6 +1,6 @@
 import { pidAlive } from "./actions.js";
 import { revertPending } from "./ledger.js";
-import { ChaosState, heartbeatAgeMs } from "./state.js";
+import { ChaosState, heartbeatAgeMs, heartbeatOwner } from "./state.js";
 
 /** How often the watchdog looks; a stale heartbeat is acted on within stale + this. */
 const WATCH_INTERVAL_MS = 250;
@@ -18,6 +18,8 @@ const staleMs = Number(staleText);
 async function tick(): Promise<boolean> {
   const age = heartbeatAgeMs(state.heartbeatPath);
   if (age === undefined) return false; // clean end
+  // Another engine's heartbeat: that engine has its own watchdog, and its faults are not ours to judge.
+  if (heartbeatOwner(state.heartbeatPath) !== enginePid) return false;
   if (age <= staleMs && pidAlive(enginePid)) return true;
   await revertPending(
     state.ledger,
