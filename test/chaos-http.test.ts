@@ -3,7 +3,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { experimentSchema } from "../src/chaos/index.js";
+import { createApp } from "../src/app.js";
+import { experimentSchema, httpWatcher } from "../src/chaos/index.js";
+import { validateConfig } from "../src/config/index.js";
+import { silentLogger } from "../src/core/index.js";
+import { createToken } from "../src/http/index.js";
+import { createTokenStore } from "../src/storage/index.js";
 import { amPayload, testApp, type TestApp } from "./support/app.js";
 
 describe("chaos routes on the API", () => {
@@ -101,5 +106,36 @@ describe("chaos engine watched by the platform in the same app", () => {
     expect(j.platform?.time_to_detect_s).toBe(3);
     expect(j.platform?.time_to_open_s).toBe(5);
     expect(j.platform?.time_to_recover_s).toBe(15);
+  });
+});
+
+describe("HTTP platform watcher against a running server", () => {
+  it("reads incidents opened since a time, and open incidents by severity", async () => {
+    const app = await createApp(
+      validateConfig({ storage: { url: "sqlite::memory:" }, server: { port: 0 } }),
+      {
+        logger: silentLogger(),
+      },
+    );
+    try {
+      const url = await app.listen();
+      const token = (await createToken(createTokenStore(app.database.db), "w", "admin", Date.now())).token;
+      const since = Date.now() - 1000;
+      const res = await fetch(`${url}/api/v1/alerts/alertmanager`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify(amPayload([{ labels: { alertname: "Down", service: "shop" } }])),
+      });
+      expect(res.status).toBeLessThan(300);
+      const w = httpWatcher(url, token);
+      const seen = await w.incidentsSince(since);
+      expect(seen).toHaveLength(1);
+      expect(await w.incidentsSince(Date.now() + 60_000)).toEqual([]);
+      const sev = seen[0]?.severity as string;
+      expect(await w.openIncidents([sev])).toHaveLength(1);
+      expect(await w.openIncidents(["P0", "P1", "P2", "P3"].filter((s) => s !== sev))).toEqual([]);
+    } finally {
+      await app.close();
+    }
   });
 });
