@@ -3,6 +3,13 @@ import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import { ConfigError, type Config } from "./config/index.js";
+import {
+  ChaosEngine,
+  ChaosState,
+  createChaosMetrics,
+  incidentListWatcher,
+  registerChaosRoutes,
+} from "./chaos/index.js";
 import { createLogger, systemClock, type Clock, type Logger } from "./core/index.js";
 import {
   Api,
@@ -113,6 +120,7 @@ export interface App {
   readonly api: Api;
   readonly registry: Registry;
   readonly logger: Logger;
+  readonly chaos: ChaosEngine;
   /** Listens on the configured address; resolves with the base URL. */
   listen(): Promise<string>;
   /** Stops taking requests, drains in-flight work within the grace period, closes the database. */
@@ -241,6 +249,19 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   });
   registerTelemetryRoutes(api, { ...telemetry, requireAuth: config.auth.receivers.require_auth });
 
+  const chaos = new ChaosEngine({
+    state: new ChaosState(config.chaos.state_dir),
+    level: config.chaos.level,
+    clock,
+    logger: logger.child({ module: "chaos" }),
+    watcher: incidentListWatcher(incidents),
+    metrics: createChaosMetrics(registry),
+    watchdog: config.chaos.watchdog,
+    heartbeatIntervalMs: config.chaos.heartbeat_interval,
+    heartbeatStaleMs: config.chaos.heartbeat_stale,
+  });
+  registerChaosRoutes(api, chaos);
+
   let server: Server | undefined;
 
   return {
@@ -252,6 +273,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     api,
     registry,
     logger,
+    chaos,
     listen() {
       telemetry.start();
       return new Promise((resolve, reject) => {

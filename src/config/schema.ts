@@ -3,6 +3,7 @@ import { durationSchema } from "../core/index.js";
 import { incidentsConfigSchema } from "../incidents/index.js";
 import { notifyConfigSchema } from "../notify/index.js";
 import { telemetryConfigSchema } from "../ingest/index.js";
+import { chaosConfigSchema } from "../chaos/index.js";
 
 /** Largest request body accepted by default: a 100-alert Alertmanager batch is ~100 KiB. */
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
@@ -77,6 +78,7 @@ export const configSchema = z
     incidents: incidentsConfigSchema.prefault({}),
     notify: notifyConfigSchema.prefault({}),
     telemetry: telemetryConfigSchema.prefault({}),
+    chaos: chaosConfigSchema.prefault({}),
   })
   .strict();
 
