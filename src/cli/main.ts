@@ -9,6 +9,7 @@ import { createTokenStore, openDatabase } from "../storage/index.js";
 import { apiTarget, callApi } from "./api-client.js";
 import { registerDetectCommand } from "./detect-command.js";
 import { registerNotifyCommand } from "./notify-command.js";
+import { registerShopCommand } from "./shop-command.js";
 import { CliExit, EXIT_OK, EXIT_USAGE, reportError } from "./output.js";
 
 const out = (s: string): void => {
@@ -250,6 +251,7 @@ export function buildProgram(): Command {
 
   registerNotifyCommand(program, { loadConfig: (f) => loadConfig(f), configOption });
   registerDetectCommand(program);
+  registerShopCommand(program);
 
   return program;
 }
