@@ -317,6 +317,17 @@ describe("demo shop (real processes)", () => {
     expect((await shop.applyConfig("payments", { failure_rate: 0 })).outcome).toBe("applied");
   });
 
+  it("run-time faults take effect without a restart and can be lifted", async () => {
+    const pid = shop.instances("catalog")[0]!.pid;
+    expect(await shop.setFaults("catalog", { error_rate: 1 })).toEqual(["catalog-0"]);
+    const r = await call("GET", `${shop.gatewayUrl}/api/catalog`);
+    expect(r).toEqual({ status: 500, body: { error: "injected fault" } });
+    await shop.setFaults("catalog", { error_rate: 0 });
+    expect((await call("GET", `${shop.gatewayUrl}/api/catalog`)).status).toBe(200);
+    expect(shop.instances("catalog")[0]!.pid).toBe(pid);
+    await expect(shop.setFaults("catalog", { error_rate: 2 })).rejects.toThrow(/error_rate/);
+  });
+
   it("the load generator sends a realistic mix and keeps its own statistics", async () => {
     const load = new LoadGenerator({ gatewayUrl: shop.gatewayUrl, ratePerS: 20, users: 5 });
     load.start();

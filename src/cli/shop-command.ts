@@ -58,11 +58,11 @@ export async function runShopCommand(
   try {
     load.start();
     io.out(`demo shop ready; load ${o.rate} req/s`);
-    io.out(`  gateway   ${shop.gatewayUrl}  (try ${shop.gatewayUrl}/api/catalog)`);
+    io.out(`  gateway     ${shop.gatewayUrl}  (try ${shop.gatewayUrl}/api/catalog)`);
     for (const i of shop.instances())
-      io.out(`  ${i.id.padEnd(10)}pid ${String(i.pid ?? "-").padEnd(8)}${i.metricsUrl ?? ""}`);
-    io.out(`  traces    ${o.otlp ?? "off (use --otlp URL/v1/traces)"}`);
-    io.out(`  data/logs ${shop.directory}${o.data ? "" : " (temporary, removed on exit)"}`);
+      io.out(`  ${i.id.padEnd(12)}pid ${String(i.pid ?? "-").padEnd(8)}${i.metricsUrl ?? ""}`);
+    io.out(`  traces      ${o.otlp ?? "off (use --otlp URL/v1/traces)"}`);
+    io.out(`  data/logs   ${shop.directory}${o.data ? "" : " (temporary, removed on exit)"}`);
     io.out("Ctrl-C stops the load and every service.");
     if (o.statsEvery > 0)
       ticker = setInterval(() => io.err(formatLoadStats(load.snapshot())), o.statsEvery * 1000);

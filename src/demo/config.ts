@@ -52,6 +52,15 @@ const commonShape = {
   error_rate: rate.default(0).describe("fault: share of requests answered 500"),
 };
 
+/** Run-time fault injection, for chaos experiments: the same knobs as in the config file. */
+export const faultsSchema = z
+  .object({
+    extra_latency_ms: z.number().int().min(0).max(600_000).optional(),
+    error_rate: z.number().min(0).max(1).optional(),
+  })
+  .strict();
+export type Faults = z.infer<typeof faultsSchema>;
+
 export const gatewayConfigSchema = z
   .object({ ...commonShape, retries: commonShape.retries.default(DEFAULT_GATEWAY_RETRIES) })
   .strict();

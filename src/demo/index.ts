@@ -5,6 +5,7 @@ export {
   shopServiceSchema,
   serviceConfigSchemas,
   parseServiceConfig,
+  faultsSchema,
   semanticProblems,
   DEFAULT_UPSTREAM_TIMEOUT_MS,
   DEFAULT_GATEWAY_RETRIES,
@@ -23,6 +24,7 @@ export type {
   ServiceConfigs,
   RawServiceConfig,
   ConfigCheck,
+  Faults,
   GatewayConfig,
   CatalogConfig,
   CartConfig,
@@ -40,6 +42,7 @@ export {
 } from "./shop.js";
 export type {
   ShopOptions,
+  ShopControl,
   ShopEvent,
   InstanceInfo,
   InstanceHealth,

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { shopServiceSchema } from "./config.js";
 import { SERVICE_ENV } from "./service-env.js";
-import { startService, type ServiceFactory } from "./service-runtime.js";
+import { startService, upstreamsSchema, type ServiceFactory } from "./service-runtime.js";
 import { SERVICE_FACTORIES } from "./services.js";
 
 /** Longest a graceful stop may take before the process exits anyway (ms). */
@@ -17,7 +17,17 @@ const envSchema = z.object({
   [SERVICE_ENV.instance]: z.string().min(1),
   [SERVICE_ENV.port]: z.coerce.number().int().min(0).max(65535).default(0),
   [SERVICE_ENV.config]: z.string().min(1),
-  [SERVICE_ENV.upstreams]: z.string().default("{}"),
+  [SERVICE_ENV.upstreams]: z
+    .string()
+    .default("{}")
+    .transform((s, ctx) => {
+      try {
+        return upstreamsSchema.parse(JSON.parse(s));
+      } catch {
+        ctx.addIssue({ code: "custom", message: "expected JSON {service: [url, ...]}" });
+        return z.NEVER;
+      }
+    }),
   [SERVICE_ENV.otlpUrl]: z.string().optional(),
   [SERVICE_ENV.traceExportDelayMs]: z.coerce.number().int().positive().optional(),
   [SERVICE_ENV.dataDir]: z.string().min(1),
@@ -39,7 +49,7 @@ async function main(): Promise<void> {
       instance: env[SERVICE_ENV.instance],
       port: env[SERVICE_ENV.port],
       configPath: env[SERVICE_ENV.config],
-      upstreams: JSON.parse(env[SERVICE_ENV.upstreams]) as Record<string, string[]>,
+      upstreams: env[SERVICE_ENV.upstreams],
       dataDir: env[SERVICE_ENV.dataDir],
       ...(otlp ? { otlpUrl: otlp } : {}),
       ...(delay ? { traceExportDelayMs: delay } : {}),

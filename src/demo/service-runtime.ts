@@ -10,6 +10,7 @@ import {
   SHOP_TOPOLOGY,
   type ServiceConfigs,
   type ShopService,
+  faultsSchema,
 } from "./config.js";
 import { json, problem, ServiceRouter, UpstreamClient } from "./http-kit.js";
 import {
@@ -66,7 +67,7 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
-const upstreamsSchema = z.record(z.string(), z.array(z.url()));
+export const upstreamsSchema = z.record(z.string(), z.array(z.url()));
 
 function loadConfigFile(
   service: ShopService,
@@ -138,6 +139,10 @@ export async function startService(spec: ServiceSpec, factory: ServiceFactory): 
     dataDir: spec.dataDir,
   });
 
+  // Live fault knobs: start from the config, changed at run time through /admin/faults (chaos), and
+  // back to the config's values on the next restart.
+  const faults = { extra_latency_ms: config.extra_latency_ms, error_rate: config.error_rate };
+
   const gateReason = (): string | undefined => {
     if (loaded.problems.length) return `invalid config: ${describe(loaded.problems)}`;
     const missing = needs.filter((n) => !upstream.has(n));
@@ -153,8 +158,8 @@ export async function startService(spec: ServiceSpec, factory: ServiceFactory): 
     logger,
     gate: {
       notReadyReason: gateReason,
-      extraLatencyMs: () => config.extra_latency_ms,
-      errorRate: () => config.error_rate,
+      extraLatencyMs: () => faults.extra_latency_ms,
+      errorRate: () => faults.error_rate,
       random,
     },
   });
@@ -189,6 +194,19 @@ export async function startService(spec: ServiceSpec, factory: ServiceFactory): 
     .on("GET", "/admin/config", () => json(200, { config, problems: [...loaded.problems, ...semantic] }), {
       operational: true,
     })
+    .on("GET", "/admin/faults", () => json(200, { faults }), { operational: true })
+    .on(
+      "PUT",
+      "/admin/faults",
+      (req) => {
+        const r = faultsSchema.safeParse(req.body);
+        if (!r.success) return problem(400, "expected {extra_latency_ms?: 0..600000, error_rate?: 0..1}");
+        Object.assign(faults, r.data);
+        logger.warn({ faults }, "faults changed");
+        return json(200, { faults });
+      },
+      { operational: true },
+    )
     .on("GET", "/admin/upstreams", () => json(200, { upstreams: upstream.list() }), { operational: true })
     .on(
       "PUT",

@@ -15,9 +15,11 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { ErrorCode, NovaError, ValidationError, silentLogger, type Logger } from "../core/index.js";
 import {
+  faultsSchema,
   SCALABLE_SERVICES,
   SHOP_SERVICES,
   SHOP_TOPOLOGY,
+  type Faults,
   type RawServiceConfig,
   type ShopService,
 } from "./config.js";
@@ -167,11 +169,34 @@ async function probe(
 }
 
 /**
+ * What the platform needs from a running shop: the seam for a providers/ adapter (restart, scale,
+ * config with rollback), chaos (kill, faults) and ingest (scrape targets). Shop implements it.
+ */
+export interface ShopControl {
+  readonly gatewayUrl: string;
+  instances(service?: ShopService): InstanceInfo[];
+  health(service?: ShopService): Promise<InstanceHealth[]>;
+  scrapeTargets(): ScrapeTarget[];
+  config(service: ShopService): RawServiceConfig;
+  restart(target: string, opts?: { readyTimeoutMs?: number }): Promise<ReadyOutcome>;
+  stopService(target: string): Promise<void>;
+  kill(target: string, signal?: NodeJS.Signals): number;
+  scale(service: ShopService, n: number): Promise<ReadyOutcome>;
+  applyConfig(
+    service: ShopService,
+    next: RawServiceConfig,
+    opts?: { readyTimeoutMs?: number },
+  ): Promise<ConfigChangeOutcome>;
+  setFaults(target: string, faults: Faults): Promise<string[]>;
+  onEvent(listener: (e: ShopEvent) => void): () => void;
+}
+
+/**
  * The demo shop's local-process supervisor. It starts, stops, restarts, kills and scales service
  * processes and changes their config with rollback, but never restarts a crashed process on its own:
  * noticing and healing is the platform's job.
  */
-export class Shop {
+export class Shop implements ShopControl {
   private readonly instancesById = new Map<string, Instance>();
   private readonly listeners = new Set<(e: ShopEvent) => void>();
   private readonly dataDir: string;
@@ -383,6 +408,36 @@ export class Shop {
     });
   }
 
+  /**
+   * Sets run-time faults (added latency, share of 500s) on running instances, without a restart; a
+   * restart returns them to the config's values. Returns the ids of the instances that took them.
+   * The seam for chaos experiments.
+   */
+  async setFaults(target: string, faults: Faults): Promise<string[]> {
+    const parsed = faultsSchema.safeParse(faults);
+    if (!parsed.success) throw new ValidationError("faults: extra_latency_ms 0..600000, error_rate 0..1");
+    const took: string[] = [];
+    await Promise.all(
+      this.resolve(target)
+        .filter((i) => i.state === "running")
+        .map(async (i) => {
+          try {
+            const res = await fetch(`${this.url(i)}/admin/faults`, {
+              method: "PUT",
+              headers: { "content-type": "application/json" },
+              body: JSON.stringify(parsed.data),
+              signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+            });
+            await res.arrayBuffer();
+            if (res.ok) took.push(i.id);
+          } catch (err) {
+            this.logger.warn({ instance: i.id, err }, "fault push failed");
+          }
+        }),
+    );
+    return took.sort();
+  }
+
   /** Stops every process; safe to call twice. Removes the data folder if the shop made it. */
   async stop(): Promise<void> {
     if (this.stopped) return;
@@ -538,7 +593,13 @@ export class Shop {
     if (this.opts.otlpUrl) env[SERVICE_ENV.otlpUrl] = this.opts.otlpUrl;
     if (this.opts.traceExportDelayMs)
       env[SERVICE_ENV.traceExportDelayMs] = String(this.opts.traceExportDelayMs);
-    const child = spawn(this.command.command, this.command.args, { env, stdio: ["ignore", out, out, "ipc"] });
+    // Own process group: a Ctrl-C in the terminal reaches the supervisor only, which stops them in order.
+    // If the supervisor dies anyway, the IPC channel closes and each service exits (see service-main.ts).
+    const child = spawn(this.command.command, this.command.args, {
+      env,
+      stdio: ["ignore", out, out, "ipc"],
+      detached: true,
+    });
     if (fd !== undefined) closeSync(fd);
     i.child = child;
     i.state = "starting";
