@@ -228,7 +228,12 @@ export interface UpstreamReply {
   instance: string;
 }
 
-export type UpstreamFailure = { kind: "unavailable" | "timeout"; message: string };
+export interface UpstreamFailure {
+  kind: "unavailable" | "timeout";
+  message: string;
+  /** The connection was refused: nothing was sent, so another instance may be tried. */
+  refused?: boolean;
+}
 
 /**
  * Calls another shop service: round-robin over its instances, a client span with W3C trace context,
@@ -281,8 +286,12 @@ export class UpstreamClient {
       const base = this.pick(service);
       if (!base) break;
       const r = await this.once(ctx, service, base, method, path, body);
-      if (r.status === "ok" || r.error.kind === "timeout") return r;
-      last = r.error;
+      last = r.status === "error" ? r.error : last;
+      // A refused connection proves the request never reached a handler, and a GET changes nothing;
+      // anything else (a reset mid-checkout, a timeout) might have charged a card, so it is not repeated.
+      const again =
+        r.status === "error" && (r.error.refused || (method === "GET" && r.error.kind !== "timeout"));
+      if (!again) return r;
     }
     return fail(last, true);
   }
@@ -328,12 +337,16 @@ export class UpstreamClient {
       return ok({ status: res.status, body: parsed, instance: base });
     } catch (e) {
       const timeout = e instanceof Error && (e.name === "TimeoutError" || e.name === "AbortError");
+      const code = describeFetchError(e);
       const message = timeout
         ? `${service} did not answer within ${this.deps.timeoutMs()} ms`
-        : `${service} at ${base}: ${describeFetchError(e)}`;
+        : `${service} at ${base}: ${code}`;
       span.setStatus({ code: SpanStatusCode.ERROR, message });
       count(timeout ? "timeout" : "error");
-      return fail({ kind: timeout ? "timeout" : "unavailable", message }, true);
+      return fail(
+        { kind: timeout ? "timeout" : "unavailable", message, refused: code === "ECONNREFUSED" },
+        true,
+      );
     } finally {
       span.end();
     }

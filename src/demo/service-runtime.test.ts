@@ -1,3 +1,5 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -166,5 +168,42 @@ describe("a shop service in process", () => {
     expect((await fetch(`${p.url}/charges`, { method: "POST", body: "{nope" })).status).toBe(400);
     expect((await fetch(`${p.url}/nothing`)).status).toBe(404);
     expect((await fetch(`${p.url}/charges`)).status).toBe(405);
+  });
+
+  it("the gateway moves a refused call to the next instance, but never repeats a POST that may have landed", async () => {
+    const hits = { reset: 0, live: 0 };
+    const servers: Server[] = [];
+    const listen = async (handler: Parameters<typeof createServer>[1]) => {
+      const srv = createServer(handler);
+      servers.push(srv);
+      await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+      return `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+    };
+    try {
+      const resetting = await listen((req) => {
+        hits.reset++;
+        req.socket.destroy();
+      });
+      const live = await listen((req, res) => {
+        hits.live++;
+        req.resume();
+        res.writeHead(201, { "content-type": "application/json" }).end('{"id":"o1"}');
+      });
+      const closed = await listen(() => undefined);
+      await new Promise((r) => servers.pop()!.close(r));
+      const others = { catalog: [live], cart: [live] };
+      const checkout = (g: RunningService) => req(`${g.url}/api/checkout`, "POST", { user: "u" });
+
+      const refusedFirst = await start("gateway", { retries: 1 }, { ...others, orders: [closed, live] });
+      expect(await checkout(refusedFirst)).toEqual({ status: 201, body: { id: "o1" } });
+      expect(hits.live).toBe(1);
+
+      const resetFirst = await start("gateway", { retries: 1 }, { ...others, orders: [resetting, live] });
+      expect((await checkout(resetFirst)).status).toBe(502);
+      expect(hits).toEqual({ reset: 1, live: 1 });
+      expect((await checkout(resetFirst)).status).toBe(201);
+    } finally {
+      for (const srv of servers) srv.close();
+    }
   });
 });
