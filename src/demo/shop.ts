@@ -208,6 +208,7 @@ export class Shop implements ShopControl {
   private readonly stopGraceMs: number;
   private queue: Promise<unknown> = Promise.resolve();
   private stopped = false;
+  private keepData = false;
   private readonly onParentExit = () => {
     for (const i of this.instancesById.values()) i.child?.kill("SIGKILL");
   };
@@ -230,6 +231,7 @@ export class Shop implements ShopControl {
   }
 
   private async boot(): Promise<void> {
+    for (const s of SCALABLE_SERVICES) this.checkCount(s, this.opts.instances?.[s] ?? 1);
     mkdirSync(join(this.dataDir, "config"), { recursive: true });
     mkdirSync(join(this.dataDir, "logs"), { recursive: true });
     for (const s of SHOP_SERVICES) {
@@ -240,7 +242,6 @@ export class Shop implements ShopControl {
     process.on("exit", this.onParentExit);
     for (const s of SHOP_SERVICES) {
       const n = SCALABLE_SERVICES.includes(s) ? (this.opts.instances?.[s] ?? 1) : 1;
-      this.checkCount(s, n);
       for (let i = 0; i < n; i++) this.addInstance(s, i, s === "gateway" ? (this.opts.gatewayPort ?? 0) : 0);
     }
     try {
@@ -254,6 +255,7 @@ export class Shop implements ShopControl {
           details: Object.entries(r.reasons).map(([path, message]) => ({ path, message })),
         });
     } catch (e) {
+      this.keepData = true; // the logs say why; the error points at them
       await this.stop();
       throw e;
     }
@@ -445,7 +447,7 @@ export class Shop implements ShopControl {
     await this.queue.catch(() => undefined);
     await Promise.all([...this.instancesById.values()].map((i) => this.stopInstance(i)));
     process.off("exit", this.onParentExit);
-    if (this.ownsDataDir) rmSync(this.dataDir, { recursive: true, force: true });
+    if (this.ownsDataDir && !this.keepData) rmSync(this.dataDir, { recursive: true, force: true });
   }
 
   // --- internals ---
@@ -490,6 +492,10 @@ export class Shop implements ShopControl {
 
   private writeConfig(service: ShopService, config: RawServiceConfig): void {
     writeFileSync(this.configPath(service), `${JSON.stringify(config, null, 2)}\n`);
+  }
+
+  private logPath(i: Instance): string {
+    return join(this.dataDir, "logs", `${i.id}.log`);
   }
 
   private url(i: Instance): string {
@@ -567,10 +573,14 @@ export class Shop implements ShopControl {
     return this.waitReady(targets, readyTimeoutMs);
   }
 
-  /** Spawns the process and waits until it listens. Reuses the instance's port, or takes a free one. */
+  /**
+   * Spawns the process and waits until it listens. A restart reuses the instance's port, or takes a free
+   * one if it is gone; a first start on a port someone asked for (the gateway's) fails instead.
+   */
   private async spawnInstance(i: Instance): Promise<void> {
+    const firstStart = i.starts === 0;
     const first = await this.spawnOnce(i, i.port);
-    if (first === null || i.port === 0) return;
+    if (first === null || i.port === 0 || firstStart) return;
     this.logger.warn({ instance: i.id, port: i.port, why: first }, "could not reuse port: taking a free one");
     const second = await this.spawnOnce(i, 0);
     if (second !== null) this.logger.error({ instance: i.id, why: second }, "instance did not start");
@@ -579,7 +589,7 @@ export class Shop implements ShopControl {
   /** Resolves with null once the process listens, else with why it did not. */
   private spawnOnce(i: Instance, port: number): Promise<string | null> {
     const logMode = this.opts.logs ?? "file";
-    const fd = logMode === "file" ? openSync(join(this.dataDir, "logs", `${i.id}.log`), "a") : undefined;
+    const fd = logMode === "file" ? openSync(this.logPath(i), "a") : undefined;
     const out = fd ?? (logMode === "inherit" ? "inherit" : "ignore");
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -682,6 +692,7 @@ export class Shop implements ShopControl {
         while (Date.now() < deadline) {
           if (i.state !== "running") {
             last = `process ${i.state}${i.exitCode !== undefined ? ` (code ${i.exitCode}, signal ${i.signal ?? "none"})` : ""}`;
+            if ((this.opts.logs ?? "file") === "file") last += `; see ${this.logPath(i)}`;
             if (i.state !== "starting") break;
           } else {
             const r = await probe(`${this.url(i)}/readyz`);
