@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { fail, ok } from "../core/index.js";
 import type { Result } from "../core/index.js";
+import { ContextNovelty, CONTEXT_DEFAULTS } from "./context-novelty.js";
 import { DistributionShift, SHIFT_DEFAULTS } from "./distribution-shift.js";
 import { IsolationForest, IFOREST_DEFAULTS } from "./isolation-forest.js";
 import { LstmForecaster, LSTM_DEFAULTS } from "./lstm.js";
@@ -10,8 +11,15 @@ import type { ScoringOptions, SuppressionOptions } from "./scoring.js";
 import { SeasonalForecaster, SEASONAL_DEFAULTS } from "./seasonal-forecaster.js";
 import type { Component, DetectionResult, Detector, DetectorName, DetectorSnapshot } from "./types.js";
 
-export type MemberName = "robust" | "seasonal" | "iforest" | "lstm" | "shift";
-export const MEMBER_NAMES: readonly MemberName[] = ["robust", "seasonal", "iforest", "lstm", "shift"];
+export type MemberName = "robust" | "seasonal" | "iforest" | "lstm" | "shift" | "context";
+export const MEMBER_NAMES: readonly MemberName[] = [
+  "robust",
+  "seasonal",
+  "iforest",
+  "lstm",
+  "shift",
+  "context",
+];
 
 export const DETECTOR_NAMES: readonly DetectorName[] = [
   "robust",
@@ -19,6 +27,7 @@ export const DETECTOR_NAMES: readonly DetectorName[] = [
   "iforest",
   "lstm",
   "shift",
+  "context",
   "vote",
   "ensemble",
 ];
@@ -33,10 +42,12 @@ export const DETECTOR_DESCRIPTIONS: Readonly<Record<DetectorName, string>> = {
     "isolation forest over sliding-window shingles, retrained hourly: good for odd shapes and changed patterns",
   shift:
     "distribution shift: recent window binned by the reference window's quantiles (relative entropy): good for level shifts, flatlines and spread changes",
+  context:
+    "contextual novelty (CAD-style): has this sequence of quantised levels ever been followed by this level? Good for broken rhythms and new levels",
   lstm: "small LSTM sequence model trained online on the recent window: good for learned shapes and rhythm changes",
   vote: "the original design: alerts when 2 of robust/seasonal/iforest agree (second-highest score)",
   ensemble:
-    "mean of all five members' calibrated scores, with suppression after a firing: the best on NAB here (the default)",
+    "weighted mean of the context, seasonal and shift members' calibrated scores, with suppression after a firing: the best on NAB here (the default)",
 };
 
 export interface DetectorOptions {
@@ -61,11 +72,12 @@ export interface EnsembleOptions {
 }
 
 export const ENSEMBLE_DEFAULTS: EnsembleOptions = {
-  members: ["robust", "seasonal", "iforest", "lstm", "shift"],
+  // Compared on NAB (corpus-wide): adding robust, iforest or lstm to these three did not raise the score
+  // (within +-1 point) but cost most of the time; they stay available as detectors and members.
+  members: ["context", "seasonal", "shift"],
   mode: "mean",
   voteK: 2,
-  // The seasonal forecaster is the strongest single member on NAB; one weight for the whole corpus.
-  weights: [1, 2, 1, 1, 1],
+  weights: [2, 2, 1],
   maxWeight: 0.5,
 };
 
@@ -88,6 +100,7 @@ export const DEFAULT_LABEL_THRESHOLDS: Readonly<Record<DetectorName, number>> = 
   iforest: 0.16,
   lstm: 0.34,
   shift: 0.15,
+  context: 0.05,
   vote: 0.13,
   ensemble: 0.17,
 };
@@ -107,6 +120,8 @@ function createMember(name: MemberName, options: Record<string, unknown> | undef
       return new LstmForecaster({ ...LSTM_DEFAULTS, ...options });
     case "shift":
       return new DistributionShift({ ...SHIFT_DEFAULTS, ...options });
+    case "context":
+      return new ContextNovelty({ ...CONTEXT_DEFAULTS, ...options });
   }
 }
 
@@ -286,7 +301,7 @@ class ComposedDetector implements Detector {
 const snapshotSchema = z.object({
   kind: z.literal("novacron.detector"),
   version: z.literal(1),
-  name: z.enum(["robust", "seasonal", "iforest", "lstm", "shift", "vote", "ensemble"]),
+  name: z.enum(["robust", "seasonal", "iforest", "lstm", "shift", "context", "vote", "ensemble"]),
   options: z.record(z.string(), z.unknown()),
   state: z.unknown(),
 });

@@ -63,7 +63,7 @@ export interface SuppressionOptions {
   suppressFactor: number;
 }
 
-export const SUPPRESSION_DEFAULTS: SuppressionOptions = { suppressPoints: 200, suppressFactor: 0.5 };
+export const SUPPRESSION_DEFAULTS: SuppressionOptions = { suppressPoints: 100, suppressFactor: 0.5 };
 
 /**
  * Suppression after a firing that does not depend on where the alert threshold is set: a score is

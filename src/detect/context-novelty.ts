@@ -1,0 +1,169 @@
+import type { Component, ComponentOutput } from "./types.js";
+
+export interface ContextOptions {
+  /** Quantisation resolutions: the value range is cut into this many levels at each resolution. */
+  levels: number[];
+  /** Longest context (previous samples) whose transition to the current level is checked. */
+  maxOrder: number;
+  /** log2 of the bits in the hashed transition memory (bounded state: 2^bits / 8 bytes). */
+  tableBits: number;
+  /** Samples whose running min/max set the quantisation grid before the first score. */
+  warmupPoints: number;
+  /**
+   * The grid (min/max) is re-spread when a value falls outside it by more than this fraction of its
+   * range; the memory then starts over, because every level changed meaning.
+   */
+  regridSlack: number;
+  /** surprise = -noveltyScale * ln(1 - novelty): novelty 1 (nothing familiar followed) is a strong surprise. */
+  noveltyScale: number;
+}
+
+export const CONTEXT_DEFAULTS: ContextOptions = {
+  levels: [4, 8, 16, 32],
+  maxOrder: 6,
+  tableBits: 20,
+  warmupPoints: 150,
+  regridSlack: 0.25,
+  noveltyScale: 5,
+};
+
+/** Novelty is capped just below 1 so that the surprise stays finite. */
+const MAX_NOVELTY = 1 - 1e-6;
+
+/** Golden-ratio multiplier for hashing (Knuth). */
+const HASH_MUL = 0x9e3779b1;
+
+function mix(h: number, x: number): number {
+  h = Math.imul(h ^ x, HASH_MUL);
+  return h ^ (h >>> 15);
+}
+
+/**
+ * Contextual novelty, after the idea of CAD OSE (contextual anomaly detection): values are quantised
+ * into levels on a grid spread by the running min/max (learned online, never the file's), at several
+ * resolutions; for each resolution and each context length k = 1..maxOrder the detector asks "has the
+ * level sequence of the last k samples ever been followed by this level?". Novelty is the fraction of
+ * (resolution, k) contexts that were seen before but never followed by what happened now, so coarse
+ * resolutions give partial credit to a near-miss. Transitions live in a fixed-size hashed bit table:
+ * memory is bounded, and a collision can only make a transition look familiar (fewer false alarms).
+ */
+export class ContextNovelty implements Component {
+  readonly name = "context";
+  private table: Uint32Array;
+  private readonly mask: number;
+  private hist: Int32Array; // last maxOrder levels per resolution, newest first
+  private histLen = 0;
+  private min = Number.POSITIVE_INFINITY;
+  private max = Number.NEGATIVE_INFINITY;
+  private gridMin = 0;
+  private gridMax = 0;
+  private seen = 0;
+  private readonly cur: Int32Array;
+
+  constructor(readonly opts: ContextOptions = CONTEXT_DEFAULTS) {
+    this.table = new Uint32Array(1 << Math.max(0, opts.tableBits - 5));
+    this.mask = (1 << opts.tableBits) - 1;
+    this.hist = new Int32Array(opts.levels.length * opts.maxOrder);
+    this.cur = new Int32Array(opts.levels.length);
+  }
+
+  private test(h: number): boolean {
+    const i = h & this.mask;
+    return ((this.table[i >>> 5] as number) & (1 << (i & 31))) !== 0;
+  }
+
+  private set(h: number): void {
+    const i = h & this.mask;
+    this.table[i >>> 5] = (this.table[i >>> 5] as number) | (1 << (i & 31));
+  }
+
+  private regrid(): void {
+    const span = this.max - this.min;
+    this.gridMin = this.min;
+    this.gridMax = span > 0 ? this.max : this.min + Math.max(Math.abs(this.min) * 1e-3, 1e-9);
+    this.table.fill(0);
+    this.histLen = 0;
+  }
+
+  step(_t: number, v: number): ComponentOutput {
+    this.seen++;
+    if (v < this.min) this.min = v;
+    if (v > this.max) this.max = v;
+    if (this.seen === this.opts.warmupPoints) this.regrid();
+    if (this.seen < this.opts.warmupPoints) return { surprise: Number.NaN, expected: null };
+    const range = this.gridMax - this.gridMin;
+    const slack = this.opts.regridSlack * range;
+    let regridded = false;
+    if (v > this.gridMax + slack || v < this.gridMin - slack) {
+      // Score against the old grid first (the excursion is the news), then re-spread.
+      regridded = true;
+    }
+    const levels = this.opts.levels;
+    const K = this.opts.maxOrder;
+    const R = levels.length;
+    const u = (v - this.gridMin) / range;
+    for (let r = 0; r < R; r++) {
+      const L = levels[r] as number;
+      // Outside the grid a value gets its own levels (below 0 or at/after L): new, not clamped.
+      this.cur[r] = Math.floor(u * L);
+    }
+    let contexts = 0;
+    let novel = 0;
+    const depth = Math.min(K, this.histLen);
+    for (let r = 0; r < R; r++) {
+      const q = this.cur[r] as number;
+      let h = mix(0x12345 + r, 0);
+      for (let k = 1; k <= depth; k++) {
+        h = mix(h, this.hist[r * K + k - 1] as number);
+        const ctx = mix(h, 0x7fffffff);
+        const tr = mix(h, q);
+        if (this.test(ctx)) {
+          contexts++;
+          if (!this.test(tr)) novel++;
+        }
+        this.set(ctx);
+        this.set(tr);
+      }
+    }
+    // shift history
+    for (let r = 0; r < R; r++) {
+      const base = r * K;
+      for (let k = K - 1; k > 0; k--) this.hist[base + k] = this.hist[base + k - 1] as number;
+      this.hist[base] = this.cur[r] as number;
+    }
+    if (this.histLen < K) this.histLen++;
+    const n = contexts > 0 ? Math.min(novel / contexts, MAX_NOVELTY) : 0;
+    if (regridded) this.regrid();
+    return { surprise: -this.opts.noveltyScale * Math.log(1 - n), expected: null };
+  }
+
+  snapshot(): unknown {
+    return {
+      table: Buffer.from(this.table.buffer, this.table.byteOffset, this.table.byteLength).toString("base64"),
+      hist: Array.from(this.hist),
+      histLen: this.histLen,
+      min: Number.isFinite(this.min) ? this.min : null,
+      max: Number.isFinite(this.max) ? this.max : null,
+      gridMin: this.gridMin,
+      gridMax: this.gridMax,
+      seen: this.seen,
+    };
+  }
+
+  restore(state: unknown): void {
+    const s = state as Record<string, unknown>;
+    if (typeof s?.table !== "string" || !Array.isArray(s.hist) || s.hist.length !== this.hist.length)
+      throw new Error("context: bad state");
+    const bytes = Buffer.from(s.table, "base64");
+    if (bytes.byteLength !== this.table.byteLength) throw new Error("context: bad state");
+    this.table = new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    this.hist.set(s.hist as number[]);
+    const num = (x: unknown, d: number): number => (typeof x === "number" ? x : d);
+    this.histLen = num(s.histLen, 0);
+    this.min = num(s.min, Number.POSITIVE_INFINITY);
+    this.max = num(s.max, Number.NEGATIVE_INFINITY);
+    this.gridMin = num(s.gridMin, 0);
+    this.gridMax = num(s.gridMax, 0);
+    this.seen = num(s.seen, 0);
+  }
+}
