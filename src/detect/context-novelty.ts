@@ -16,6 +16,10 @@ export interface ContextOptions {
   regridSlack: number;
   /** surprise = -noveltyScale * ln(1 - novelty): novelty 1 (nothing familiar followed) is a strong surprise. */
   noveltyScale: number;
+  /** Weight of a context never seen before (a new sequence), relative to a seen context with a new successor. */
+  unseenContextWeight: number;
+  /** Also quantise the step from the previous sample at these resolutions (empty: levels only). */
+  deltaLevels: number[];
 }
 
 export const CONTEXT_DEFAULTS: ContextOptions = {
@@ -25,6 +29,8 @@ export const CONTEXT_DEFAULTS: ContextOptions = {
   warmupPoints: 150,
   regridSlack: 0.25,
   noveltyScale: 5,
+  unseenContextWeight: 0.3,
+  deltaLevels: [],
 };
 
 /** Novelty is capped just below 1 so that the surprise stays finite. */
@@ -58,13 +64,15 @@ export class ContextNovelty implements Component {
   private gridMin = 0;
   private gridMax = 0;
   private seen = 0;
+  private prev = Number.NaN;
   private readonly cur: Int32Array;
 
   constructor(readonly opts: ContextOptions = CONTEXT_DEFAULTS) {
     this.table = new Uint32Array(1 << Math.max(0, opts.tableBits - 5));
     this.mask = (1 << opts.tableBits) - 1;
-    this.hist = new Int32Array(opts.levels.length * opts.maxOrder);
-    this.cur = new Int32Array(opts.levels.length);
+    const streams = opts.levels.length + opts.deltaLevels.length;
+    this.hist = new Int32Array(streams * opts.maxOrder);
+    this.cur = new Int32Array(streams);
   }
 
   private test(h: number): boolean {
@@ -99,14 +107,18 @@ export class ContextNovelty implements Component {
       regridded = true;
     }
     const levels = this.opts.levels;
+    const deltas = this.opts.deltaLevels;
     const K = this.opts.maxOrder;
-    const R = levels.length;
+    const R = levels.length + deltas.length;
     const u = (v - this.gridMin) / range;
-    for (let r = 0; r < R; r++) {
-      const L = levels[r] as number;
+    for (let r = 0; r < levels.length; r++) {
       // Outside the grid a value gets its own levels (below 0 or at/after L): new, not clamped.
-      this.cur[r] = Math.floor(u * L);
+      this.cur[r] = Math.floor(u * (levels[r] as number));
     }
+    const du = Number.isNaN(this.prev) ? 0 : (v - this.prev) / range;
+    for (let r = 0; r < deltas.length; r++)
+      this.cur[levels.length + r] = Math.round(du * (deltas[r] as number));
+    this.prev = v;
     let contexts = 0;
     let novel = 0;
     const depth = Math.min(K, this.histLen);
@@ -120,6 +132,9 @@ export class ContextNovelty implements Component {
         if (this.test(ctx)) {
           contexts++;
           if (!this.test(tr)) novel++;
+        } else {
+          contexts += this.opts.unseenContextWeight;
+          novel += this.opts.unseenContextWeight;
         }
         this.set(ctx);
         this.set(tr);
@@ -147,6 +162,7 @@ export class ContextNovelty implements Component {
       gridMin: this.gridMin,
       gridMax: this.gridMax,
       seen: this.seen,
+      prev: Number.isFinite(this.prev) ? this.prev : null,
     };
   }
 
@@ -165,5 +181,6 @@ export class ContextNovelty implements Component {
     this.gridMin = num(s.gridMin, 0);
     this.gridMax = num(s.gridMax, 0);
     this.seen = num(s.seen, 0);
+    this.prev = num(s.prev, Number.NaN);
   }
 }
