@@ -65,6 +65,8 @@ export class ContextNovelty implements Component {
   private gridMax = 0;
   private seen = 0;
   private prev = Number.NaN;
+  /** Samples since the grid was (re)spread: the first contexts are all new, which is not news. */
+  private sinceGrid = 0;
   private readonly cur: Int32Array;
 
   constructor(readonly opts: ContextOptions = CONTEXT_DEFAULTS) {
@@ -91,6 +93,7 @@ export class ContextNovelty implements Component {
     this.gridMax = span > 0 ? this.max : this.min + Math.max(Math.abs(this.min) * 1e-3, 1e-9);
     this.table.fill(0);
     this.histLen = 0;
+    this.sinceGrid = 0;
   }
 
   step(_t: number, v: number): ComponentOutput {
@@ -147,7 +150,8 @@ export class ContextNovelty implements Component {
       this.hist[base] = this.cur[r] as number;
     }
     if (this.histLen < K) this.histLen++;
-    const n = contexts > 0 ? Math.min(novel / contexts, MAX_NOVELTY) : 0;
+    this.sinceGrid++;
+    const n = contexts > 0 && this.sinceGrid > K + 1 ? Math.min(novel / contexts, MAX_NOVELTY) : 0;
     if (regridded) this.regrid();
     return { surprise: -this.opts.noveltyScale * Math.log(1 - n), expected: null };
   }
@@ -163,6 +167,7 @@ export class ContextNovelty implements Component {
       gridMax: this.gridMax,
       seen: this.seen,
       prev: Number.isFinite(this.prev) ? this.prev : null,
+      sinceGrid: this.sinceGrid,
     };
   }
 
@@ -182,5 +187,6 @@ export class ContextNovelty implements Component {
     this.gridMax = num(s.gridMax, 0);
     this.seen = num(s.seen, 0);
     this.prev = num(s.prev, Number.NaN);
+    this.sinceGrid = num(s.sinceGrid, 0);
   }
 }
