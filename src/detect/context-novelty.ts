@@ -115,7 +115,10 @@ export class ContextNovelty implements Component {
     const R = levels.length + deltas.length;
     const u = (v - this.gridMin) / range;
     for (let r = 0; r < levels.length; r++) {
-      // Outside the grid a value gets its own levels (below 0 or at/after L): new, not clamped.
+      // Outside the grid a value gets its own levels, below 0 or from L up: a new extreme is news
+      // (clamping values within the re-spread slack to the edge levels scored lower on NAB, 68 -> 65). The
+      // nested grids share boundaries; offsetting them (so a value near one boundary moves only some
+      // resolutions) also scored lower (68 -> 65).
       this.cur[r] = Math.floor(u * (levels[r] as number));
     }
     const du = Number.isNaN(this.prev) ? 0 : (v - this.prev) / range;
@@ -153,7 +156,7 @@ export class ContextNovelty implements Component {
     this.sinceGrid++;
     const n = contexts > 0 && this.sinceGrid > K + 1 ? Math.min(novel / contexts, MAX_NOVELTY) : 0;
     if (regridded) this.regrid();
-    return { surprise: -this.opts.noveltyScale * Math.log(1 - n), expected: null };
+    return { surprise: n > 0 ? -this.opts.noveltyScale * Math.log(1 - n) : 0, expected: null };
   }
 
   snapshot(): unknown {

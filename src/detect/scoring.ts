@@ -126,7 +126,7 @@ export class Suppressor {
     const s = state as { recent?: unknown };
     if (!Array.isArray(s?.recent) || !s.recent.every((x) => typeof x === "number"))
       throw new Error("suppressor: bad state");
-    const values = (s.recent).slice(-this.recent.capacity);
+    const values = s.recent.slice(-this.recent.capacity);
     this.recent.clear();
     this.dqHead = 0;
     this.dqLen = 0;
