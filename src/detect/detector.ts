@@ -27,9 +27,10 @@ export const DETECTOR_NAMES: readonly DetectorName[] = [
   "iforest",
   "lstm",
   "shift",
-  "context",
   "vote",
   "ensemble",
+  // Added after the original seven so that listings keep their order.
+  "context",
 ];
 
 /** One line each, for `--help`. */
