@@ -178,9 +178,11 @@ class ComposedDetector implements Detector {
     private readonly ens: EnsembleOptions,
   ) {
     this.labelThreshold = options.labelThreshold ?? DEFAULT_LABEL_THRESHOLDS[name];
-    // A member "fired" when it crossed its own label threshold (as it would running alone).
+    // A member "fired" when it crossed its own label threshold (as it would running alone). Inside the
+    // ensemble members are calibrated against a longer memory than alone, so there the ensemble's own
+    // threshold applies: a member fired when its score alone would have made the ensemble fire.
     this.memberThresholds = ens.members.map((m) =>
-      ens.members.length === 1 ? this.labelThreshold : DEFAULT_LABEL_THRESHOLDS[m],
+      ens.members.length === 1 || name === "ensemble" ? this.labelThreshold : DEFAULT_LABEL_THRESHOLDS[m],
     );
     this.members = ens.members.map((m) => createMember(m, options.members?.[m]));
     const scoring = {
