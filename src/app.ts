@@ -44,6 +44,7 @@ import {
   openDatabase,
   type Database,
 } from "./storage/index.js";
+import { createDetector } from "./detect/index.js";
 import { createTelemetry, type Telemetry } from "./ingest/index.js";
 
 export const VERSION = "0.1.0";
@@ -246,6 +247,19 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     logger,
     registry,
     emit: (a) => incidents.ingest(a, "anomaly"),
+    // Every watched series gets its own streaming ensemble (a few hundred KB of state at most, bounded
+    // by telemetry.series.max_series); its NAB figures are in docs/detection.md.
+    detectorFactory: () => {
+      const d = createDetector("ensemble");
+      return {
+        update: (t, v) => {
+          const r = d.update(t, v);
+          return r.expected === null
+            ? { score: r.score, anomaly: r.anomaly }
+            : { score: r.score, anomaly: r.anomaly, expected: r.expected };
+        },
+      };
+    },
   });
   registerTelemetryRoutes(api, { ...telemetry, requireAuth: config.auth.receivers.require_auth });
 
