@@ -5,3 +5,4 @@ export { createIncidentStore } from "./incident-store.js";
 export { createTokenStore } from "./token-store.js";
 export { createSettingsStore } from "./settings-store.js";
 export type { SettingsStore } from "./settings-store.js";
+export { createRunbookStore } from "./runbook-store.js";

@@ -1,0 +1,38 @@
+export * from "./model.js";
+export {
+  runbookSchema,
+  stepSchema,
+  matcherSchema,
+  triggerSchema,
+  runbookJsonSchema,
+  shellSpliceProblem,
+  isIdempotent,
+  RISK_LEVELS,
+  DEFAULT_OUTPUT_LIMIT_BYTES,
+  DEFAULT_STEP_TIMEOUT_MS,
+  DEFAULT_APPROVAL_TIMEOUT_MS,
+  DEFAULT_VALIDATE_DEADLINE_MS,
+  DEFAULT_VALIDATE_INTERVAL_MS,
+  DEFAULT_RETRY_BACKOFF_MS,
+} from "./schema.js";
+export type { Runbook, RunbookInput, Step, StepKind, Matcher, Trigger, RiskLevel } from "./schema.js";
+export {
+  runbooksConfigSchema,
+  DEFAULT_MAX_CONCURRENT,
+  DEFAULT_TARGET_COOLDOWN_MS,
+  DEFAULT_RUNBOOK_RATE_MAX,
+  DEFAULT_RUNBOOK_RATE_WINDOW_MS,
+  DEFAULT_STORM_MAX,
+  DEFAULT_STORM_WINDOW_MS,
+  DEFAULT_LEASE_MS,
+  DEFAULT_MIN_CONFIDENCE,
+  MAX_STEPS_PER_EXECUTION,
+} from "./config.js";
+export type { RunbooksConfig } from "./config.js";
+export { evalExpression, evalCondition, renderString, parseExpression, ExprError } from "./expr.js";
+export { resolveParams, renderPlan, planHash, createSecretSource, maskText, SECRET_MASK } from "./render.js";
+export type { Plan, PlanStep, Params, SecretSource } from "./render.js";
+export { parseRunbook, loadRunbookFile, loadLibrary, builtinRunbookDir, RunbookError } from "./load.js";
+export type { Problem, LoadedRunbook } from "./load.js";
+export { RunbookExecutor, HALT_SETTING, HALT_CACHE_MS, AUDIT_VALUE_LIMIT_CHARS } from "./executor.js";
+export type { ExecutorDeps, StartRequest, HaltState, KillSwitchStore, Role } from "./executor.js";
