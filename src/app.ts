@@ -6,7 +6,24 @@ import type { Config } from "./config/index.js";
 import { createLogger, systemClock, type Clock, type Logger } from "./core/index.js";
 import { Api, registerCoreRoutes, registerIncidentRoutes } from "./http/index.js";
 import { IncidentService, createIncidentMetrics } from "./incidents/index.js";
-import { createIncidentStore, createTokenStore, openDatabase, type Database } from "./storage/index.js";
+import { LocalProcessProvider } from "./providers/index.js";
+import {
+  RunbookExecutor,
+  RunbookService,
+  builtinRunbookDir,
+  createSecretSource,
+  loadLibrary,
+  registerRunbookRoutes,
+  type Execution,
+} from "./runbooks/index.js";
+import {
+  createIncidentStore,
+  createRunbookStore,
+  createSettingsStore,
+  createTokenStore,
+  openDatabase,
+  type Database,
+} from "./storage/index.js";
 
 export const VERSION = "0.1.0";
 
@@ -23,6 +40,8 @@ export interface App {
   readonly config: Config;
   readonly database: Database;
   readonly incidents: IncidentService;
+  readonly runbooks: RunbookService;
+  readonly executor: RunbookExecutor;
   readonly api: Api;
   readonly registry: Registry;
   readonly logger: Logger;
@@ -51,6 +70,46 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     metrics: createIncidentMetrics(registry),
   });
 
+  // Runbooks: the one executor every change passes through (see docs/runbooks.md).
+  const runbookStore = createRunbookStore(database.db);
+  const localProcesses = new LocalProcessProvider(config.runbooks.processes);
+  const rbLogger = logger.child({ module: "runbooks" });
+  const library = await loadLibrary([
+    ...(config.runbooks.builtin ? [builtinRunbookDir()] : []),
+    ...config.runbooks.dirs,
+  ]);
+  for (const err of library.errors) rbLogger.error({ problems: err.format() }, "runbook file skipped");
+  // The service is built after the executor it wraps; the executor's hook reaches it through this.
+  const hooks: { finished?: (e: Execution) => void } = {};
+  const notify = (ev: { kind: string; message: string; executionId: string | null }) =>
+    rbLogger.warn({ kind: ev.kind, execution: ev.executionId }, ev.message);
+  const executor = new RunbookExecutor({
+    store: runbookStore,
+    settings: createSettingsStore(database.db),
+    clock,
+    logger: rbLogger,
+    config: config.runbooks,
+    secrets: createSecretSource(env),
+    providers: [localProcesses],
+    env,
+    notify,
+    onFinished: (e) => hooks.finished?.(e),
+  });
+  const runbooks = new RunbookService({
+    executor,
+    store: runbookStore,
+    library: library.runbooks,
+    incidents,
+    clock,
+    logger: rbLogger,
+    shadow: config.runbooks.shadow,
+    notify,
+  });
+  hooks.finished = (e) => runbooks.finished(e);
+  const recovered = await executor.recover();
+  if (recovered.resumed + recovered.rolledBack + recovered.interrupted + recovered.waiting > 0)
+    rbLogger.info(recovered, "runbook executions recovered");
+
   let closing = false;
   const hmacEnv = config.auth.receivers.hmac_secret_env;
   const coreDeps = {
@@ -73,6 +132,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const api = new Api(coreDeps);
   registerCoreRoutes(api, coreDeps);
   registerIncidentRoutes(api, incidents, clock);
+  registerRunbookRoutes(api, { service: runbooks, executor, store: runbookStore, clock });
 
   let server: Server | undefined;
 
@@ -80,6 +140,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     config,
     database,
     incidents,
+    runbooks,
+    executor,
     api,
     registry,
     logger,
@@ -107,7 +169,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
             server?.closeIdleConnections();
           })
         : Promise.resolve();
-      const drained = Promise.all([api.idle(), incidents.drain(), stopped]);
+      const drained = Promise.all([
+        api.idle(),
+        incidents.drain(),
+        executor.close(),
+        runbooks.close(),
+        stopped,
+      ]);
       let timer: NodeJS.Timeout | undefined;
       const timedOut = await Promise.race([
         drained.then(() => false),
@@ -118,6 +186,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         logger.warn({ graceMs: grace }, "shutdown grace period ended with work in flight");
         server?.closeAllConnections();
       }
+      await localProcesses.close();
       await database.close();
     },
   };

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { durationSchema } from "../core/index.js";
 import { incidentsConfigSchema } from "../incidents/index.js";
+import { runbooksConfigSchema } from "../runbooks/index.js";
 
 /** Largest request body accepted by default: a 100-alert Alertmanager batch is ~100 KiB. */
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
@@ -73,6 +74,7 @@ export const configSchema = z
       .strict()
       .prefault({}),
     incidents: incidentsConfigSchema.prefault({}),
+    runbooks: runbooksConfigSchema.prefault({}),
   })
   .strict();
 

@@ -27,7 +27,6 @@ import {
   canonicalJson,
   contextOf,
   maskDeep,
-
   planHash,
   renderAction,
   renderPlan,
@@ -386,7 +385,11 @@ export class RunbookExecutor {
       if (!e || isTerminal(e)) continue;
       this.running++;
       const p = this.loop(e)
-        .catch((err: unknown) => this.deps.logger.error({ err, execution: id }, "runbook loop crashed"))
+        .catch(async (err: unknown) => {
+          // A bug, not an expected failure: stop the execution visibly rather than leave it "running".
+          this.deps.logger.error({ err, execution: id }, "runbook loop crashed");
+          await this.finish(e, "failed", `internal error: ${(err as Error).message}`).catch(() => undefined);
+        })
         .finally(() => {
           this.running--;
           this.loops.delete(p);
@@ -999,6 +1002,25 @@ export class RunbookExecutor {
       await this.rollback(after, null);
       this.release(after);
     }
+    return (await this.deps.store.get(id)) as Execution;
+  }
+
+  /**
+   * Undoes a succeeded execution (its remediation did not clear the signal): runs the declared
+   * rollbacks newest first and marks it rolled_back (or failed when a rollback fails).
+   */
+  async revert(id: string, actor: string, reason: string): Promise<Execution> {
+    const e = (await this.deps.store.get(id)) ?? undefined;
+    if (!e) throw new NotFoundError("execution", id);
+    if (e.status !== "succeeded")
+      throw new ConflictError(`execution ${id} is ${e.status}; only succeeded executions are reverted`);
+    const now = this.deps.clock.now();
+    if (!(await this.deps.store.claim(id, this.owner, now + this.deps.config.lease, now, null)))
+      throw new ConflictError(`execution ${id} is owned by another replica`);
+    await this.adopt(e);
+    await this.deps.store.appendAudit([this.audit(id, actor, "rollback.started", null, null, { reason })]);
+    const ok = e.rollbackStack.length ? await this.rollback(e, null) : true;
+    await this.finish(e, ok ? "rolled_back" : "failed", ok ? reason : `${reason}; rollback failed`);
     return (await this.deps.store.get(id)) as Execution;
   }
 

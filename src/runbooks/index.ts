@@ -36,3 +36,21 @@ export { parseRunbook, loadRunbookFile, loadLibrary, builtinRunbookDir, RunbookE
 export type { Problem, LoadedRunbook } from "./load.js";
 export { RunbookExecutor, HALT_SETTING, HALT_CACHE_MS, AUDIT_VALUE_LIMIT_CHARS } from "./executor.js";
 export type { ExecutorDeps, StartRequest, HaltState, KillSwitchStore, Role } from "./executor.js";
+export { RunbookService, VERIFY_POLL_MS, DEFAULT_VERIFY_DEADLINE_MS } from "./service.js";
+export type { RunbookServiceDeps, IncidentsPort } from "./service.js";
+export {
+  incidentSignature,
+  signatureSimilarity,
+  rankRunbooks,
+  draftRunbook,
+  splitCommand,
+} from "./learning.js";
+export type { Suggestion } from "./learning.js";
+export { matches, matchesAll } from "./matchers.js";
+export {
+  registerRunbookRoutes,
+  executionView,
+  DEFAULT_EXECUTION_LIMIT,
+  MAX_EXECUTION_LIMIT,
+} from "./http-routes.js";
+export type { RunbookRouteDeps } from "./http-routes.js";

@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from "yaml";
 import { ErrorCode, NovaError, describeIssues, formatPath } from "../core/index.js";
 import { checkTemplate } from "./expr.js";
-import { runbookSchema, type Runbook } from "./schema.js";
+import { runbookSchema, stepSchema, type Runbook } from "./schema.js";
 
 export interface Problem {
   path: string;
@@ -73,6 +73,44 @@ function templateProblems(
     for (const [k, x] of Object.entries(v)) templateProblems(x, [...path, k], out);
 }
 
+function editDistance(a: string, b: string): number {
+  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = dp[0] as number;
+    dp[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = dp[j] as number;
+      dp[j] = Math.min(
+        (dp[j] as number) + 1,
+        (dp[j - 1] as number) + 1,
+        prev + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+      prev = tmp;
+    }
+  }
+  return dp[b.length] as number;
+}
+
+/** Keys a step of this kind accepts (core's hints cannot see through the discriminated union). */
+function stepKeys(kind: unknown): string[] {
+  for (const o of stepSchema.options) {
+    const shape = o.shape as Record<string, { def?: { values?: unknown[] } }>;
+    if (shape["kind"]?.def?.values?.[0] === kind) return Object.keys(shape);
+  }
+  return [];
+}
+
+function unknownStepKey(raw: unknown, path: readonly PropertyKey[], key: string): string | undefined {
+  if (path.length !== 2 || path[0] !== "steps" || typeof path[1] !== "number") return undefined;
+  const step = (raw as { steps?: Record<string, unknown>[] }).steps?.[path[1]];
+  const known = stepKeys(step?.["kind"]);
+  if (!known.length) return undefined;
+  const near = known.map((k) => [k, editDistance(k, key)] as const).sort((a, b) => a[1] - b[1])[0];
+  return near && near[1] <= Math.max(2, Math.floor(key.length / 3))
+    ? `unknown key "${key}" (did you mean "${near[0]}"?)`
+    : `unknown key "${key}" (known keys: ${known.join(", ")})`;
+}
+
 /** Parses and validates runbook YAML; every problem comes back with its line and column. */
 export function parseRunbook(text: string, source = "runbook"): Runbook {
   const lc = new LineCounter();
@@ -90,10 +128,7 @@ export function parseRunbook(text: string, source = "runbook"): Runbook {
   if (problems.length) throw new RunbookError(source, problems);
   const raw: unknown = doc.toJS({ maxAliasCount: 100 });
   const locate = (path: readonly PropertyKey[], unknownKey?: string) => {
-    const { node, keyNode } = nodeAt(
-      doc.contents,
-      unknownKey === undefined ? path : [...path, unknownKey],
-    );
+    const { node, keyNode } = nodeAt(doc.contents, unknownKey === undefined ? path : [...path, unknownKey]);
     const n = unknownKey !== undefined ? (keyNode ?? node) : node;
     const offset = n?.range?.[0] ?? 0;
     return lc.linePos(offset);
@@ -106,7 +141,8 @@ export function parseRunbook(text: string, source = "runbook"): Runbook {
         issue.keys.forEach((k, i) => {
           const pos = locate(issue.path, k);
           const d = details[i] ?? { path: formatPath([...issue.path, k]), message: `unknown key "${k}"` };
-          problems.push({ path: d.path, line: pos.line, column: pos.col, message: d.message });
+          const message = unknownStepKey(raw, issue.path, k) ?? d.message;
+          problems.push({ path: d.path, line: pos.line, column: pos.col, message });
         });
       } else {
         const pos = locate(issue.path);
@@ -165,9 +201,9 @@ export async function loadRunbookFile(file: string): Promise<LoadedRunbook> {
   return { runbook: parseRunbook(text, file), file, baseDir: dirname(resolve(file)) };
 }
 
-/** Directory of the runbooks shipped with the package. */
+/** Directory of the runbooks shipped with the package: runbooks/builtin at the package root (from src/ or dist/). */
 export function builtinRunbookDir(): string {
-  return join(dirname(fileURLToPath(import.meta.url)), "builtin");
+  return join(dirname(fileURLToPath(import.meta.url)), "..", "..", "runbooks", "builtin");
 }
 
 /** Loads every *.yaml/*.yml in the directories (missing directories are skipped); later names win. */

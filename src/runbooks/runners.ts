@@ -58,13 +58,27 @@ export function runCommand(
     let timedOut = false;
     let settled = false;
     const [file, ...args] = cmd.argv;
-    const child = spawn(file as string, args, {
-      env,
-      cwd: cmd.cwd ?? undefined,
-      shell: false,
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-    });
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(file as string, args, {
+        env,
+        cwd: cmd.cwd ?? undefined,
+        shell: false,
+        stdio: ["ignore", "pipe", "pipe"],
+        detached: true,
+      });
+    } catch (e) {
+      resolve({
+        exitCode: null,
+        signal: null,
+        stdout: "",
+        stderr: "",
+        truncated: false,
+        timedOut: false,
+        error: (e as Error).message,
+      });
+      return;
+    }
     const killTree = (sig: NodeJS.Signals) => {
       try {
         if (child.pid !== undefined) process.kill(-child.pid, sig);
@@ -82,8 +96,8 @@ export function runCommand(
     }, cmd.timeoutMs);
     const onAbort = () => stop();
     signal.addEventListener("abort", onAbort, { once: true });
-    child.stdout.on("data", (b: Buffer) => out.push(b));
-    child.stderr.on("data", (b: Buffer) => err.push(b));
+    child.stdout?.on("data", (b: Buffer) => out.push(b));
+    child.stderr?.on("data", (b: Buffer) => err.push(b));
     const finish = (o: Partial<CommandOutcome>) => {
       if (settled) return;
       settled = true;
