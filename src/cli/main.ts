@@ -8,6 +8,7 @@ import type { Incident } from "../incidents/index.js";
 import { createTokenStore, openDatabase } from "../storage/index.js";
 import { apiTarget, callApi } from "./api-client.js";
 import { CliExit, EXIT_OK, EXIT_USAGE, reportError } from "./output.js";
+import { registerRunbookCommand } from "./runbook-command.js";
 
 const out = (s: string): void => {
   process.stdout.write(s.endsWith("\n") ? s : `${s}\n`);
@@ -246,6 +247,7 @@ export function buildProgram(): Command {
     } else out(md);
   });
 
+  registerRunbookCommand(program);
   return program;
 }
 
