@@ -791,7 +791,7 @@ export class RunbookExecutor {
     let last = "";
     for (;;) {
       attempts++;
-      last = await this.probeOnce(probe, signal);
+      last = await this.probeOnce(probe, e.params, signal);
       if (last === "") return { status: "succeeded", attempts, value: attempts };
       const left = deadlineMs - (performance.now() - start);
       if (signal.aborted || left <= 0)
@@ -802,7 +802,11 @@ export class RunbookExecutor {
   }
 
   /** Runs one probe; "" when it passed, else why not. */
-  private async probeOnce(p: RenderedProbe, signal: AbortSignal): Promise<string> {
+  private async probeOnce(
+    p: RenderedProbe,
+    params: Execution["params"],
+    signal: AbortSignal,
+  ): Promise<string> {
     if ("http" in p) {
       const o = await runHttp(p.http, signal);
       return o.status !== null && statusExpected(o.status, p.http.expectStatus)
@@ -819,7 +823,7 @@ export class RunbookExecutor {
     if (!this.deps.metricQuery) return "no metric source configured";
     const v = await this.deps.metricQuery(p.metric.query);
     if (v === undefined) return "query returned no value";
-    return evalCondition(p.metric.expect, { value: v })
+    return evalCondition(p.metric.expect, { value: v, params })
       ? ""
       : `value ${v} does not satisfy ${p.metric.expect}`;
   }

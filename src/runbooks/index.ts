@@ -30,7 +30,15 @@ export {
 } from "./config.js";
 export type { RunbooksConfig } from "./config.js";
 export { evalExpression, evalCondition, renderString, parseExpression, ExprError } from "./expr.js";
-export { resolveParams, renderPlan, renderTarget, planHash, createSecretSource, maskText, SECRET_MASK } from "./render.js";
+export {
+  resolveParams,
+  renderPlan,
+  renderTarget,
+  planHash,
+  createSecretSource,
+  maskText,
+  SECRET_MASK,
+} from "./render.js";
 export type { Plan, PlanStep, Params, SecretSource } from "./render.js";
 export { parseRunbook, loadRunbookFile, loadLibrary, builtinRunbookDir, RunbookError } from "./load.js";
 export type { Problem, LoadedRunbook } from "./load.js";

@@ -395,7 +395,7 @@ export function renderAction(
         args[k] = typeof v === "string" ? (renderText(v, scope) as string | number | boolean) : v;
       return {
         kind: "action",
-        provider: s.provider,
+        provider: renderStr(s.provider, scope),
         verb: s.verb,
         target: renderStr(s.target, scope),
         args,
