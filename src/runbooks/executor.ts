@@ -142,6 +142,7 @@ export class RunbookExecutor {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly providers = new Map<string, ActionProvider>();
   private running = 0;
+  private startChain: Promise<unknown> = Promise.resolve();
   private halt: { state: HaltState | undefined; readAt: number } = { state: undefined, readAt: -Infinity };
   private leaseTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -213,7 +214,14 @@ export class RunbookExecutor {
   // ---------- starting ----------
 
   /** Validates, applies the guards, persists a pending execution and schedules it. Throws when refused. */
-  async start(req: StartRequest): Promise<Execution> {
+  start(req: StartRequest): Promise<Execution> {
+    // Guards read then write (counts, target locks); one start at a time keeps them exact in this process.
+    const run = this.startChain.then(() => this.startNow(req));
+    this.startChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async startNow(req: StartRequest): Promise<Execution> {
     if (this.closed)
       throw new NovaError(ErrorCode.Unavailable, "executor is shutting down", { retryable: true });
     const { clock, store, config } = this.deps;
@@ -545,6 +553,7 @@ export class RunbookExecutor {
 
       const attempts = step.retry?.attempts ?? 1;
       let result: StepResult | undefined;
+      const pendingAudit: AuditEntry[] = [];
       for (let attempt = 1; attempt <= attempts; attempt++) {
         scope = this.scope(e);
         e.inFlight = step.id;
@@ -556,11 +565,13 @@ export class RunbookExecutor {
           result = { status: "failed", error: `render: ${(err as Error).message}`, attempts: attempt };
           break;
         }
-        await this.save(e, [
-          this.audit(e.id, "system", "step.started", step.id, attempt, {
-            rendered: this.auditView(rendered),
-          }),
-        ]);
+        const started = this.audit(e.id, "system", "step.started", step.id, attempt, {
+          rendered: this.auditView(rendered),
+        });
+        // Write-ahead only where a crash would leave the step ambiguous: an idempotent step is simply
+        // run again after a crash, so its start record travels with its end record (one transaction).
+        if (isIdempotent(step)) pendingAudit.push(started);
+        else await this.save(e, [started]);
         const ac = new AbortController();
         this.aborts.set(e.id, ac);
         try {
@@ -576,6 +587,7 @@ export class RunbookExecutor {
         });
         if (result.status === "succeeded" || ac.signal.aborted || attempt === attempts) break;
         await this.save(e, [
+          ...pendingAudit.splice(0),
           this.audit(e.id, "system", "step.finished", step.id, attempt, this.resultAudit(result)),
         ]);
         await this.sleep((step.retry?.backoff ?? 0) * 2 ** (attempt - 1), new AbortController().signal);
@@ -587,10 +599,12 @@ export class RunbookExecutor {
         if ("rollback" in step && step.rollback) e.rollbackStack.push(step.id);
         e.cursor++;
         await this.save(e, [
+          ...pendingAudit.splice(0),
           this.audit(e.id, "system", "step.finished", step.id, r.attempts ?? 1, this.resultAudit(r)),
         ]);
       } else {
         await this.save(e, [
+          ...pendingAudit.splice(0),
           this.audit(e.id, "system", "step.finished", step.id, r.attempts ?? 1, this.resultAudit(r)),
         ]);
         if (this.abortRequested.has(e.id) || (await this.haltState())) continue;

@@ -113,7 +113,12 @@ export async function openDatabase(url: string, opts: OpenOptions = {}): Promise
     }
   }
 
-  const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
+  // Name the schema: Kysely otherwise finds its lock table in any schema, e.g. another test suite's.
+  const migrator = new Migrator({
+    db,
+    provider: migrationProvider(dialect),
+    ...(dialect === "postgres" && opts.schema ? { migrationTableSchema: opts.schema } : {}),
+  });
   const { error } = await migrator.migrateToLatest();
   if (error) {
     await db.destroy();

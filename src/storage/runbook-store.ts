@@ -1,4 +1,4 @@
-import type { Selectable } from "kysely";
+import { sql, type Selectable } from "kysely";
 import type {
   AuditEntry,
   Execution,
@@ -103,9 +103,20 @@ export function createRunbookStore(db: Db): ExecutionStore {
       });
     },
     async save(e, audit) {
+      // The executor saves after every step: fixed SQL text (no query building) keeps this cheap.
+      const m = mutable(e);
       await db.transaction().execute(async (tx) => {
-        await tx.updateTable("runbook_executions").set(mutable(e)).where("id", "=", e.id).execute();
-        if (audit.length) await tx.insertInto("runbook_audit").values(auditRows(audit)).execute();
+        await sql`update runbook_executions set status = ${m.status}, cursor = ${m.cursor}, steps_run = ${m.steps_run},
+          results = ${m.results}, rollback_stack = ${m.rollback_stack}, in_flight = ${m.in_flight}, waiting = ${m.waiting},
+          error = ${m.error}, updated_at = ${m.updated_at}, finished_at = ${m.finished_at}, lease_owner = ${m.lease_owner},
+          lease_until = ${m.lease_until} where id = ${e.id}`.execute(tx);
+        if (audit.length)
+          await sql`insert into runbook_audit (execution_id, at, actor, event, step_id, attempt, data) values ${sql.join(
+            auditRows(audit).map(
+              (a) =>
+                sql`(${a.execution_id}, ${a.at}, ${a.actor}, ${a.event}, ${a.step_id}, ${a.attempt}, ${a.data})`,
+            ),
+          )}`.execute(tx);
       });
     },
     async get(id) {
