@@ -70,11 +70,12 @@ describe("learning", () => {
     ]);
     const rb = parseRunbook(yaml, "draft");
     expect(rb.draft).toBe(true);
-    expect(rb.steps[0]).toMatchObject({
+    expect(rb.steps[0]).toMatchObject({ kind: "approval" });
+    expect(rb.steps[1]).toMatchObject({
       kind: "command",
       argv: ["kubectl", "rollout", "restart", "deployment/api"],
     });
-    expect(rb.steps[1]).toMatchObject({ kind: "manual", instructions: "checked the dashboard" });
+    expect(rb.steps[2]).toMatchObject({ kind: "manual", instructions: "checked the dashboard" });
     expect(rb.steps.some((s) => s.kind === "manual" && s.instructions === "auto")).toBe(false);
     expect(splitCommand(`psql -c "select 1" 'a b'`)).toEqual(["psql", "-c", "select 1", "a b"]);
   });

@@ -127,6 +127,7 @@ export function draftRunbook(
     if (cmd) return { id, name, kind: "command", argv: splitCommand(cmd[1] as string), on_failure: "abort" };
     return { id, name, kind: "manual", instructions: n.text };
   });
+  steps.unshift({ id: "review", kind: "approval", message: "Run these drafted steps?" });
   steps.push({
     id: "confirm",
     kind: "manual",

@@ -65,6 +65,19 @@ steps:
     ).toEqual([]);
   });
 
+  it("requires an approval before the first changing step of a high-risk runbook", () => {
+    const ps = problems(`name: x
+risk: high
+steps:
+  - { id: look, kind: wait, duration: 1s }
+  - { id: act, kind: command, argv: ["true"] }
+  - { id: ok, kind: approval }
+`);
+    expect(ps.map((p) => `${p.path}@${p.line}: ${p.message}`)).toEqual([
+      "steps[1]@5: a high-risk runbook needs an approval step before its first command step",
+    ]);
+  });
+
   it("generates a JSON Schema from the zod schema", () => {
     const s = runbookJsonSchema() as { properties: Record<string, unknown>; required: string[] };
     expect(Object.keys(s.properties)).toEqual(

@@ -248,6 +248,17 @@ export const runbookSchema = z
   })
   .strict()
   .superRefine((rb, ctx) => {
+    if (rb.risk === "high" || rb.risk === "critical") {
+      // Approvals by risk: a person must approve the plan before the first step that can change anything.
+      const firstChange = rb.steps.findIndex((s) => CHANGING_KINDS.has(s.kind));
+      const firstApproval = rb.steps.findIndex((s) => s.kind === "approval");
+      if (firstChange >= 0 && (firstApproval < 0 || firstApproval > firstChange))
+        ctx.addIssue({
+          code: "custom",
+          path: ["steps", firstChange],
+          message: `a ${rb.risk}-risk runbook needs an approval step before its first ${rb.steps[firstChange]?.kind} step`,
+        });
+    }
     const ids = new Set<string>();
     rb.steps.forEach((s, i) => {
       if (ids.has(s.id))
@@ -331,6 +342,9 @@ export function shellSpliceProblem(argv: readonly string[]): { index: number; me
 export function runbookJsonSchema(): Record<string, unknown> {
   return z.toJSONSchema(runbookSchema, { io: "input", unrepresentable: "any" });
 }
+
+/** Kinds that may change a system. */
+export const CHANGING_KINDS: ReadonlySet<StepKind> = new Set(["command", "script", "http", "action"]);
 
 /** Kinds that read and never change anything: safe to run again after a crash. */
 export const READ_ONLY_KINDS: ReadonlySet<StepKind> = new Set([
