@@ -11,6 +11,7 @@ import {
   RunbookExecutor,
   RunbookService,
   builtinRunbookDir,
+  createRunbookMetrics,
   createSecretSource,
   loadLibrary,
   registerRunbookRoutes,
@@ -74,6 +75,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const runbookStore = createRunbookStore(database.db);
   const localProcesses = new LocalProcessProvider(config.runbooks.processes);
   const rbLogger = logger.child({ module: "runbooks" });
+  const rbMetrics = createRunbookMetrics(registry);
   const library = await loadLibrary([
     ...(config.runbooks.builtin ? [builtinRunbookDir()] : []),
     ...config.runbooks.dirs,
@@ -93,6 +95,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     providers: [localProcesses],
     env,
     notify,
+    metrics: rbMetrics,
     onFinished: (e) => hooks.finished?.(e),
   });
   const runbooks = new RunbookService({
@@ -104,6 +107,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     logger: rbLogger,
     shadow: config.runbooks.shadow,
     notify,
+    metrics: rbMetrics,
   });
   hooks.finished = (e) => runbooks.finished(e);
   const recovered = await executor.recover();

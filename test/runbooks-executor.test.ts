@@ -388,6 +388,77 @@ steps:
       expect(rolled?.results["apply.rollback"]?.status).toBe("succeeded");
     });
 
+    it("aborting kills the running step's process and can roll back completed steps", async () => {
+      const { ex, store } = makeExecutor(database, clock);
+      const flag = join(dir, "applied");
+      const rb = parseRunbook(`
+name: slow
+steps:
+  - id: apply
+    kind: command
+    argv: [touch, "${flag}"]
+    rollback: { kind: command, argv: [rm, -f, "${flag}"] }
+  - { id: hang, kind: command, argv: [sleep, "30"] }
+`);
+      const e = await ex.start({ runbook: rb, baseDir: null, params: {}, actor: "user:a" });
+      for (let i = 0; i < 200 && (await store.get(e.id))?.inFlight !== "hang"; i++)
+        await new Promise((r) => setTimeout(r, 20));
+      const t0 = Date.now();
+      const done = await ex.abort(e.id, "user:ops", true);
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      expect(done.status).toBe("aborted");
+      expect(done.error).toBe("aborted by user:ops");
+      expect(existsSync(flag)).toBe(false);
+      const events = (await store.audit(e.id, 100)).map((a) => a.event);
+      expect(events).toEqual(expect.arrayContaining(["execution.abort_requested", "rollback.finished"]));
+    });
+
+    it("runs script and http steps with retries, and keeps outputs for later steps", async () => {
+      const { createServer } = await import("node:http");
+      let calls = 0;
+      const seen: string[] = [];
+      const server = createServer((req, res) => {
+        calls++;
+        seen.push(req.url ?? "");
+        res.statusCode = calls < 3 ? 503 : 200;
+        res.setHeader("content-type", "application/json");
+        res.end(JSON.stringify({ ok: calls >= 3, n: calls }));
+      });
+      await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+      const port = (server.address() as { port: number }).port;
+      const { writeFileSync, chmodSync } = await import("node:fs");
+      writeFileSync(join(dir, "hello.sh"), '#!/bin/sh\nprintf "hello %s" "$1"\n');
+      chmodSync(join(dir, "hello.sh"), 0o755);
+      try {
+        const { ex, store } = makeExecutor(database, clock);
+        const rb = parseRunbook(`
+name: mixed
+params: { who: { default: "a/b c" } }
+steps:
+  - { id: script, kind: script, path: hello.sh, args: ["{{ params.who }}"] }
+  - id: call
+    kind: http
+    url: "http://127.0.0.1:${port}/x/{{ params.who }}"
+    retry: { attempts: 3, backoff: 10ms }
+  - id: after
+    kind: command
+    argv: [printf, "%s-%s", "{{ steps.call.json.n }}", "{{ steps.script.stdout }}"]
+`);
+        const e = await ex.start({ runbook: rb, baseDir: dir, params: {}, actor: "user:a" });
+        const done = await settle(ex, store, e.id);
+        expect(done.status, done.error ?? "").toBe("succeeded");
+        expect(done.results["call"]).toMatchObject({ http_status: 200, attempts: 3 });
+        expect(done.results["after"]?.stdout).toBe("3-hello a/b c");
+        expect(seen[0]).toBe("/x/a%2Fb%20c");
+        const attempts = (await store.audit(e.id, 100)).filter(
+          (a) => a.stepId === "call" && a.event === "step.finished",
+        );
+        expect(attempts.map((a) => a.attempt)).toEqual([1, 2, 3]);
+      } finally {
+        server.close();
+      }
+    });
+
     it("shadow mode records what would run and runs nothing", async () => {
       const { ex, store } = makeExecutor(database, clock);
       const marker = join(dir, "shadow");

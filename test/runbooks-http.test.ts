@@ -108,6 +108,10 @@ describe("runbook API", () => {
       "user:test-viewer",
       "user:test-operator",
     ]);
+    const metrics = await (await t.req("GET", "/metrics")).text();
+    expect(metrics).toMatch(
+      /runbook_executions_total\{runbook="gated-restart",status="succeeded",mode="live"\} 1/,
+    );
   });
 
   it("inline runbooks need an admin; dry-run returns the plan and runs nothing", async () => {

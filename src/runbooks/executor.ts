@@ -12,6 +12,7 @@ import {
 } from "../core/index.js";
 import type { ActionProvider } from "../providers/index.js";
 import type { RunbooksConfig } from "./config.js";
+import type { RunbookMetrics } from "./metrics.js";
 import { MAX_STEPS_PER_EXECUTION } from "./config.js";
 import { evalCondition, type Scope } from "./expr.js";
 import {
@@ -77,6 +78,7 @@ export interface ExecutorDeps {
   metricQuery?: (query: string) => Promise<number | undefined>;
   /** Pages a human: storm breaker, interrupted executions, failed verifications. */
   notify?: (event: { kind: string; message: string; executionId: string | null }) => void;
+  metrics?: RunbookMetrics;
   /** Called after an execution reaches a terminal status (learning, verification). */
   onFinished?: (e: Execution) => void;
   /** Environment command steps inherit from (only a few variables; see runners.ts). */
@@ -229,6 +231,7 @@ export class RunbookExecutor {
     const mode = req.mode ?? "live";
     const rb = req.runbook;
     const refuse = async (err: NovaError, data: Record<string, unknown> = {}): Promise<never> => {
+      this.deps.metrics?.refused(rb.name, err.code);
       await store.appendAudit([
         this.audit(null, req.actor, "execution.refused", null, null, {
           runbook: rb.name,
@@ -574,11 +577,13 @@ export class RunbookExecutor {
         else await this.save(e, [started]);
         const ac = new AbortController();
         this.aborts.set(e.id, ac);
+        const t0 = performance.now();
         try {
           result = await this.runRendered(e, rendered, ac.signal);
         } finally {
           this.aborts.delete(e.id);
         }
+        this.deps.metrics?.step(step.kind, (performance.now() - t0) / 1000);
         result = this.mask(e, {
           ...result,
           attempts: attempt,
@@ -679,6 +684,7 @@ export class RunbookExecutor {
       this.audit(e.id, "system", "execution.finished", null, null, { status, error: e.error }),
     ]);
     this.release(e);
+    this.deps.metrics?.finished(e.runbook.name, status, e.mode);
     if (status === "interrupted" || (status === "failed" && e.mode === "live"))
       this.deps.notify?.({
         kind: `execution_${status}`,

@@ -62,3 +62,5 @@ export {
   MAX_EXECUTION_LIMIT,
 } from "./http-routes.js";
 export type { RunbookRouteDeps } from "./http-routes.js";
+export { createRunbookMetrics } from "./metrics.js";
+export type { RunbookMetrics } from "./metrics.js";

@@ -12,6 +12,7 @@ import { renderString } from "./expr.js";
 import { draftRunbook, incidentSignature, rankRunbooks, type Suggestion } from "./learning.js";
 import type { LoadedRunbook } from "./load.js";
 import { matchesAll } from "./matchers.js";
+import type { RunbookMetrics } from "./metrics.js";
 import type { Execution, ExecutionStore } from "./model.js";
 
 /** How often verification re-checks whether the incident's signal cleared (ms). */
@@ -43,6 +44,7 @@ export interface RunbookServiceDeps {
   shadow: boolean;
   notify?: (event: { kind: string; message: string; executionId: string | null }) => void;
   sleep?: (ms: number) => Promise<void>;
+  metrics?: RunbookMetrics;
 }
 
 const CLEARED: readonly IncidentStatus[] = ["mitigated", "resolved", "closed"];
@@ -231,6 +233,7 @@ export class RunbookService {
     const inc = this.deps.incidents as IncidentsPort;
     const incidentId = e.incidentId as string;
     const signature = incidentSignature(await inc.get(incidentId), await inc.alerts(incidentId));
+    this.deps.metrics?.remediation(success);
     await this.deps.store.recordOutcome({
       signature,
       runbook: e.runbook.name,
