@@ -128,6 +128,38 @@ describe("runbook API", () => {
     expect(list.executions).toHaveLength(0);
   });
 
+  it("records refused attempts of viewers in the audit trail", async () => {
+    const run = await t.req("POST", "/api/v1/runbooks/gated-restart/run", {
+      token: viewer,
+      body: { params: { service: "api" } },
+    });
+    expect(run.status).toBe(403);
+    expect(
+      (await t.req("POST", "/api/v1/runbooks/halt", { token: viewer, body: { reason: "x" } })).status,
+    ).toBe(403);
+    const r = await t.req("POST", "/api/v1/runbooks/gated-restart/run", {
+      token: operator,
+      body: { params: { service: "api" } },
+    });
+    const id = ((await r.json()) as { execution: { id: string } }).execution.id;
+    expect(
+      (await t.req("POST", `/api/v1/runbook-executions/${id}/abort`, { token: viewer, body: {} })).status,
+    ).toBe(403);
+    const global = (await (await t.req("GET", "/api/v1/runbooks/audit", { token: viewer })).json()) as {
+      audit: { event: string; actor: string; data: { path: string } }[];
+    };
+    expect(
+      global.audit.filter((a) => a.event === "access.refused").map((a) => `${a.actor} ${a.data.path}`),
+    ).toEqual([
+      "user:test-viewer /api/v1/runbooks/gated-restart/run",
+      "user:test-viewer /api/v1/runbooks/halt",
+    ]);
+    const own = (await (
+      await t.req("GET", `/api/v1/runbook-executions/${id}/audit`, { token: viewer })
+    ).json()) as { audit: { event: string }[] };
+    expect(own.audit.some((a) => a.event === "access.refused")).toBe(true);
+  });
+
   it("the kill switch: operators halt, only admins resume; runs are refused meanwhile", async () => {
     expect(
       (await t.req("POST", "/api/v1/runbooks/halt", { token: operator, body: { reason: "incident review" } }))

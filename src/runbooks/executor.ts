@@ -51,7 +51,7 @@ export const HALT_CACHE_MS = 1_000;
 export const HALT_SETTING = "runbooks.halt";
 
 export type Role = "viewer" | "operator" | "admin";
-const ROLE_RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
+export const ROLE_RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
 
 export interface HaltState {
   halted: boolean;

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { AuthError, ErrorCode, ValidationError, type Clock } from "../core/index.js";
-import type { Api, Principal } from "../http/index.js";
-import type { Role, RunbookExecutor } from "./executor.js";
+import type { Api, Principal, RouteDoc } from "../http/index.js";
+import { ROLE_RANK, type Role, type RunbookExecutor } from "./executor.js";
 import { parseRunbook, RunbookError } from "./load.js";
 import { EXECUTION_STATUSES, type Execution, type ExecutionStore } from "./model.js";
 import { renderPlan } from "./render.js";
@@ -102,11 +102,41 @@ function summary(e: Execution) {
 }
 
 export function registerRunbookRoutes(api: Api, deps: RunbookRouteDeps): void {
-  const { service, executor, store } = deps;
+  const { service, executor, store, clock } = deps;
+  /**
+   * Registers a route. Routes that need more than the viewer role take any valid token at the HTTP
+   * layer and check the role here, so a refused attempt is recorded in the audit trail before the 403.
+   */
+  const route = (doc: RouteDoc, handler: Parameters<Api["route"]>[1]): void => {
+    const need = doc.auth;
+    if (need !== "operator" && need !== "admin") return api.route(doc, handler);
+    api.route(
+      { ...doc, auth: "viewer", summary: `${doc.summary} [${need}; refusals are audited]` },
+      async (c, rc) => {
+        const role = roleOf(rc.principal);
+        if (ROLE_RANK[role] < ROLE_RANK[need]) {
+          const id = c.req.param("id");
+          await store.appendAudit([
+            {
+              executionId: id?.startsWith("rbe_") ? id : null,
+              at: clock.now(),
+              actor: rc.actor,
+              event: "access.refused",
+              stepId: null,
+              attempt: null,
+              data: { method: doc.method.toUpperCase(), path: c.req.path, role, need },
+            },
+          ]);
+          throw new AuthError(ErrorCode.Forbidden, `this needs the ${need} role; the token has ${role}`);
+        }
+        return handler(c, rc);
+      },
+    );
+  };
   const base = "/api/v1/runbooks";
   const exec = "/api/v1/runbook-executions";
 
-  api.route(
+  route(
     {
       method: "get",
       path: base,
@@ -130,7 +160,7 @@ export function registerRunbookRoutes(api: Api, deps: RunbookRouteDeps): void {
         })),
       }),
   );
-  api.route(
+  route(
     {
       method: "get",
       path: `${base}/schema`,
@@ -141,7 +171,7 @@ export function registerRunbookRoutes(api: Api, deps: RunbookRouteDeps): void {
     },
     (c) => c.json(runbookJsonSchema()),
   );
-  api.route(
+  route(
     {
       method: "get",
       path: `${base}/halt`,
@@ -152,7 +182,7 @@ export function registerRunbookRoutes(api: Api, deps: RunbookRouteDeps): void {
     },
     async (c) => c.json({ halt: (await executor.haltState()) ?? { halted: false } }),
   );
-  api.route(
+  route(
     {
       method: "post",
       path: `${base}/halt`,
@@ -165,7 +195,7 @@ export function registerRunbookRoutes(api: Api, deps: RunbookRouteDeps): void {
     async (c, { body, actor }) =>
       c.json({ halt: await executor.setHalt(true, actor, (body as z.output<typeof haltBody>).reason) }),
   );
-  api.route(
+  route(
     {
       method: "post",
       path: `${base}/resume`,
@@ -178,7 +208,20 @@ export function registerRunbookRoutes(api: Api, deps: RunbookRouteDeps): void {
     async (c, { body, actor }) =>
       c.json({ halt: await executor.setHalt(false, actor, (body as z.output<typeof haltBody>).reason) }),
   );
-  api.route(
+  route(
+    {
+      method: "get",
+      path: `${base}/audit`,
+      summary:
+        "Audit records not tied to an execution: refused runs and requests, halts, resumes, storm breaker",
+      tag: "runbooks",
+      auth: "viewer",
+      query: z.object({ limit: z.coerce.number().int().min(1).max(MAX_AUDIT_LIMIT).default(1000) }),
+      responses: { 200: "audit" },
+    },
+    async (c, { query }) => c.json({ audit: await store.audit(null, query["limit"] as number) }),
+  );
+  route(
     {
       method: "get",
       path: `${base}/drafts`,
@@ -193,7 +236,7 @@ export function registerRunbookRoutes(api: Api, deps: RunbookRouteDeps): void {
       return c.json(d);
     },
   );
-  api.route(
+  route(
     {
       method: "post",
       path: `${base}/run`,
@@ -222,7 +265,7 @@ export function registerRunbookRoutes(api: Api, deps: RunbookRouteDeps): void {
       return start(c, { runbook, baseDir: null }, b, actor);
     },
   );
-  api.route(
+  route(
     {
       method: "get",
       path: `${base}/:name`,
@@ -261,7 +304,7 @@ export function registerRunbookRoutes(api: Api, deps: RunbookRouteDeps): void {
     return c.json({ execution: executionView(e) }, 202);
   };
 
-  api.route(
+  route(
     {
       method: "post",
       path: `${base}/:name/run`,
@@ -283,7 +326,7 @@ export function registerRunbookRoutes(api: Api, deps: RunbookRouteDeps): void {
       start(c, service.runbook(c.req.param("name") as string), body as z.output<typeof runBody>, actor),
   );
 
-  api.route(
+  route(
     {
       method: "get",
       path: exec,
@@ -306,7 +349,7 @@ export function registerRunbookRoutes(api: Api, deps: RunbookRouteDeps): void {
       return c.json({ executions: list.map(summary) });
     },
   );
-  api.route(
+  route(
     {
       method: "get",
       path: `${exec}/:id`,
@@ -317,7 +360,7 @@ export function registerRunbookRoutes(api: Api, deps: RunbookRouteDeps): void {
     },
     async (c) => c.json({ execution: executionView(await executor.get(c.req.param("id") as string)) }),
   );
-  api.route(
+  route(
     {
       method: "get",
       path: `${exec}/:id/audit`,
@@ -337,7 +380,7 @@ export function registerRunbookRoutes(api: Api, deps: RunbookRouteDeps): void {
     ["approve", true],
     ["reject", false],
   ] as const) {
-    api.route(
+    route(
       {
         method: "post",
         path: `${exec}/:id/${path}`,
@@ -361,7 +404,7 @@ export function registerRunbookRoutes(api: Api, deps: RunbookRouteDeps): void {
       },
     );
   }
-  api.route(
+  route(
     {
       method: "post",
       path: `${exec}/:id/complete`,
@@ -385,7 +428,7 @@ export function registerRunbookRoutes(api: Api, deps: RunbookRouteDeps): void {
       });
     },
   );
-  api.route(
+  route(
     {
       method: "post",
       path: `${exec}/:id/abort`,
@@ -406,7 +449,7 @@ export function registerRunbookRoutes(api: Api, deps: RunbookRouteDeps): void {
         ),
       }),
   );
-  api.route(
+  route(
     {
       method: "get",
       path: "/api/v1/incidents/:id/runbook-suggestions",
@@ -417,7 +460,7 @@ export function registerRunbookRoutes(api: Api, deps: RunbookRouteDeps): void {
     },
     async (c) => c.json(await service.suggest(c.req.param("id") as string)),
   );
-  api.route(
+  route(
     {
       method: "post",
       path: "/api/v1/incidents/:id/remediate",

@@ -42,7 +42,13 @@ export {
 export type { Plan, PlanStep, Params, SecretSource } from "./render.js";
 export { parseRunbook, loadRunbookFile, loadLibrary, builtinRunbookDir, RunbookError } from "./load.js";
 export type { Problem, LoadedRunbook } from "./load.js";
-export { RunbookExecutor, HALT_SETTING, HALT_CACHE_MS, AUDIT_VALUE_LIMIT_CHARS } from "./executor.js";
+export {
+  RunbookExecutor,
+  ROLE_RANK,
+  HALT_SETTING,
+  HALT_CACHE_MS,
+  AUDIT_VALUE_LIMIT_CHARS,
+} from "./executor.js";
 export type { ExecutorDeps, StartRequest, HaltState, KillSwitchStore, Role } from "./executor.js";
 export { RunbookService, VERIFY_POLL_MS, DEFAULT_VERIFY_DEADLINE_MS } from "./service.js";
 export type { RunbookServiceDeps, IncidentsPort } from "./service.js";

@@ -113,6 +113,7 @@ export type AuditEvent =
   | "approval.refused"
   | "manual.completed"
   | "manual.refused"
+  | "access.refused"
   | "verify.cleared"
   | "verify.failed"
   | "escalated"
