@@ -223,6 +223,35 @@ steps:
       expect(audit.find((a) => a.event === "approval.granted")?.actor).toBe("user:bob");
     });
 
+    it("waits for a manual task, refuses a viewer (audited) and records the operator's note", async () => {
+      const { ex, store } = makeExecutor(database, clock);
+      const rb = parseRunbook(`
+name: handwork
+steps:
+  - { id: check, kind: manual, instructions: "check the DNS for {{ params.zone }}" }
+  - { id: after, kind: command, argv: [printf, "%s", "{{ steps.check.note }}"] }
+params: { zone: { default: example.org } }
+`);
+      const e = await ex.start({ runbook: rb, baseDir: null, params: {}, actor: "user:a" });
+      const waiting = await settle(ex, store, e.id);
+      expect(waiting.status).toBe("waiting_manual");
+      expect(waiting.waiting?.message).toBe("check the DNS for example.org");
+      await expect(ex.completeManual(e.id, { actor: "user:v", role: "viewer" }, true, "x")).rejects.toThrow(
+        /operator/,
+      );
+      await ex.completeManual(e.id, { actor: "user:op", role: "operator" }, true, "records fixed");
+      const done = await settle(ex, store, e.id);
+      expect(done.status).toBe("succeeded");
+      expect(done.results["check"]).toMatchObject({
+        status: "succeeded",
+        actor: "user:op",
+        note: "records fixed",
+      });
+      expect(done.results["after"]?.stdout).toBe("records fixed");
+      const events = (await store.audit(e.id, 50)).map((a) => `${a.event}:${a.actor}`);
+      expect(events).toEqual(expect.arrayContaining(["manual.refused:user:v", "manual.completed:user:op"]));
+    });
+
     it("fails an approval that times out", async () => {
       const { ex, store } = makeExecutor(database, clock);
       const rb = parseRunbook(`

@@ -142,6 +142,32 @@ steps:
     expect((await svc.suggest(inc.id)).suggestions[0]).toMatchObject({ successes: 0, attempts: 1 });
   });
 
+  it("drafts a runbook from operator notes on incidents of a signature", async () => {
+    const { svc, incidents, inc } = await setup(true);
+    await incidents.record([
+      {
+        incidentId: inc.id,
+        at: 1,
+        kind: "note",
+        actor: "user:ops",
+        data: { text: "restarted with `systemctl restart api`" },
+      },
+      {
+        incidentId: inc.id,
+        at: 2,
+        kind: "note",
+        actor: "user:ops",
+        data: { text: "watched the error rate fall" },
+      },
+    ]);
+    const d = await svc.draft("HighErrors@api");
+    expect(d.incidents).toBe(1);
+    const rb = parseRunbook(d.yaml, "draft");
+    expect(rb.draft).toBe(true);
+    expect(rb.steps.map((s) => s.kind)).toEqual(["approval", "command", "manual", "manual"]);
+    await expect(svc.draft("Nothing@nowhere")).rejects.toThrow(/not found/);
+  });
+
   it("does not trigger below the minimum root-cause confidence", async () => {
     const { svc, inc } = await setup(true);
     expect(await svc.onIncident(inc, 0.84)).toHaveLength(0);

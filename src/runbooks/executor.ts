@@ -32,6 +32,7 @@ import {
   renderAction,
   renderPlan,
   renderStep,
+  renderStr,
   renderTarget,
   resolveParams,
   scopeOf,
@@ -504,7 +505,7 @@ export class RunbookExecutor {
           stepId: step.id,
           deadline: this.deps.clock.now() + timeout,
           role: step.kind === "approval" ? (e.runbook.risk === "critical" ? "admin" : step.role) : "operator",
-          message: step.kind === "approval" ? (step.message ?? "") : step.instructions,
+          message: renderStr(step.kind === "approval" ? (step.message ?? "") : step.instructions, scope),
         };
         e.status = step.kind === "approval" ? "waiting_approval" : "waiting_manual";
         await this.save(e, [
