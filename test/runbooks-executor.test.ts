@@ -488,6 +488,44 @@ steps:
       }
     });
 
+    it("a graceful shutdown cuts an idempotent step short and the next start resumes it", async () => {
+      const realSleep = (ms: number, signal: AbortSignal) =>
+        new Promise<void>((r) => {
+          const t = setTimeout(r, ms);
+          signal.addEventListener("abort", () => (clearTimeout(t), r()), { once: true });
+        });
+      const store = createRunbookStore(database.db);
+      const deps = {
+        store,
+        settings: createSettingsStore(database.db),
+        clock,
+        logger: silentLogger(),
+        config: runbooksConfigSchema.parse({}),
+        secrets: createSecretSource({}),
+        sleep: realSleep,
+      };
+      const rb = parseRunbook(`
+name: long
+steps:
+  - { id: pause, kind: wait, duration: 1h }
+  - { id: after, kind: command, argv: [printf, done] }
+`);
+      const a = new RunbookExecutor(deps);
+      const e = await a.start({ runbook: rb, baseDir: null, params: {}, actor: "user:a" });
+      await new Promise((r) => setTimeout(r, 50));
+      await a.close();
+      const mid = (await store.get(e.id)) as Execution;
+      expect(mid.status).toBe("running");
+      expect(mid.cursor).toBe(0);
+      expect(mid.leaseUntil).toBe(0);
+      const b = new RunbookExecutor({ ...deps, sleep: instant });
+      expect(await b.recover()).toMatchObject({ resumed: 1 });
+      await b.idle();
+      const done = (await store.get(e.id)) as Execution;
+      expect(done.status).toBe("succeeded");
+      expect(done.results["after"]?.stdout).toBe("done");
+    });
+
     it("shadow mode records what would run and runs nothing", async () => {
       const { ex, store } = makeExecutor(database, clock);
       const marker = join(dir, "shadow");

@@ -145,6 +145,7 @@ export class RunbookExecutor {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly providers = new Map<string, ActionProvider>();
   private running = 0;
+  private readonly shutdown = new AbortController();
   private startChain: Promise<unknown> = Promise.resolve();
   private halt: { state: HaltState | undefined; readAt: number } = { state: undefined, readAt: -Infinity };
   private leaseTimer: NodeJS.Timeout | undefined;
@@ -460,6 +461,8 @@ export class RunbookExecutor {
       ]);
     }
     while (e.status === "running") {
+      // Shutting down: stop at a step boundary and leave the execution to the next start (see close()).
+      if (this.closed) return;
       const why =
         this.abortRequested.get(e.id) ??
         (e.mode === "live" && (await this.haltState()) ? "automation halted" : undefined);
@@ -578,12 +581,22 @@ export class RunbookExecutor {
         else await this.save(e, [started]);
         const ac = new AbortController();
         this.aborts.set(e.id, ac);
+        // On shutdown an idempotent step is cut short and left unrecorded: the next start runs it again.
+        let suspended = false;
+        const onShutdown = () => {
+          if (!isIdempotent(step)) return;
+          suspended = true;
+          ac.abort();
+        };
+        this.shutdown.signal.addEventListener("abort", onShutdown, { once: true });
         const t0 = performance.now();
         try {
           result = await this.runRendered(e, rendered, ac.signal);
         } finally {
           this.aborts.delete(e.id);
+          this.shutdown.signal.removeEventListener("abort", onShutdown);
         }
+        if (suspended) return;
         this.deps.metrics?.step(step.kind, (performance.now() - t0) / 1000);
         result = this.mask(e, {
           ...result,
@@ -1195,12 +1208,20 @@ export class RunbookExecutor {
   }
 
   /** Stops taking work; lets running steps finish (they are recovered on the next start if cut off). */
+  /**
+   * Stops taking work. Running executions stop at their next step boundary (an idempotent step in
+   * progress is cut short); a non-idempotent step is allowed to finish. Leases are then released so
+   * the next start resumes the executions at once.
+   */
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
+    this.shutdown.abort();
     if (this.leaseTimer) clearInterval(this.leaseTimer);
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     await Promise.all([...this.loops]);
+    if (this.live.size) await this.deps.store.renew(this.owner, 0).catch(() => undefined);
   }
 
   // ---------- reading ----------
