@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { hostname } from "node:os";
 import {
   AuthError,
@@ -153,6 +154,8 @@ export class RunbookExecutor {
   private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
 
   constructor(private readonly deps: ExecutorDeps) {
+    // Every running step listens for shutdown; thousands may run at once.
+    setMaxListeners(0, this.shutdown.signal);
     for (const p of deps.providers ?? []) this.providers.set(p.name, p);
     this.sleep = deps.sleep ?? realSleep;
   }
