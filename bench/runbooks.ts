@@ -133,7 +133,7 @@ async function child(mode: string, dbUrl: string, n: number) {
   if (mode === "start") {
     const rb = parseRunbook(`name: crashy
 steps:
-  - { id: work, kind: command, argv: [sleep, "1"], idempotent: true }
+  - { id: work, kind: command, argv: [sleep, "3"], idempotent: true }
   - { id: after, kind: wait, duration: 0 }
 `);
     for (let i = 0; i < n; i++)
