@@ -86,3 +86,27 @@ steps:
     expect(s.required).toEqual(expect.arrayContaining(["name", "steps"]));
   });
 });
+
+describe("trigger matchers", () => {
+  it("accept objects and the Alertmanager text form, and check regexes", () => {
+    const rb = parseRunbook(`name: x
+triggers:
+  - matchers: ['alertname=~"Disk.*|Inode\\"s"', { label: service, op: "!=", value: "" }, env=prod]
+steps: [{ id: a, kind: wait, duration: 1s }]
+`);
+    expect(rb.triggers[0]?.matchers).toEqual([
+      { label: "alertname", op: "=~", value: 'Disk.*|Inode"s' },
+      { label: "service", op: "!=", value: "" },
+      { label: "env", op: "=", value: "prod" },
+    ]);
+    const ps = problems(`name: x
+triggers:
+  - matchers: ["alertname ~ Disk", 'a=~"("']
+steps: [{ id: a, kind: wait, duration: 1s }]
+`);
+    expect(ps.map((p) => `${p.path}@${p.line}`)).toEqual([
+      "triggers[0].matchers[0]@3",
+      "triggers[0].matchers[1]@3",
+    ]);
+  });
+});

@@ -21,14 +21,44 @@ const id = z
   .string()
   .regex(/^[a-z][a-z0-9_-]{0,62}$/, "lowercase letters, digits, _ and -, starting with a letter");
 
-/** A single label matcher, Alertmanager-style, as an object (the lead unifies with core matchers later). */
-export const matcherSchema = z
+const MATCHER_TEXT = /^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*(?:"((?:[^"\\]|\\.)*)"|([^\s"]*))\s*$/;
+
+const matcherObject = z
   .object({
     label: z.string().min(1),
     op: z.enum(["=", "!=", "=~", "!~"]),
     value: z.string(),
   })
   .strict();
+
+/**
+ * A label matcher, Alertmanager-style: an object `{label, op, value}` or the text form
+ * `alertname=~"Disk.*"`. (A local parser until the core matcher parser is merged; the lead unifies.)
+ */
+export const matcherSchema = z
+  .union([
+    matcherObject,
+    z.string().transform((text, ctx) => {
+      const m = MATCHER_TEXT.exec(text);
+      if (!m) {
+        ctx.addIssue({
+          code: "custom",
+          message: `invalid matcher ${JSON.stringify(text)} (use e.g. service="api" or alertname=~"Disk.*")`,
+        });
+        return z.NEVER;
+      }
+      const value = m[3] !== undefined ? m[3].replace(/\\(.)/g, "$1") : (m[4] ?? "");
+      return { label: m[1] as string, op: m[2] as "=" | "!=" | "=~" | "!~", value };
+    }),
+  ])
+  .superRefine((m, ctx) => {
+    if (m.op !== "=~" && m.op !== "!~") return;
+    try {
+      new RegExp(`^(?:${m.value})$`, "u");
+    } catch {
+      ctx.addIssue({ code: "custom", message: `invalid regular expression ${JSON.stringify(m.value)}` });
+    }
+  });
 export type Matcher = z.output<typeof matcherSchema>;
 
 export const paramSchema = z
