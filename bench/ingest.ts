@@ -1,7 +1,7 @@
 /**
  * Sustained alerts/s through the Alertmanager webhook: batches of 100 alerts over 10,000 distinct
  * fingerprints, dedup and grouping on, on SQLite and PostgreSQL; the same load to a real Alertmanager.
- *   npm run bench:ingest -- [--alerts 1000000] [--pg-alerts 200000] [--am-alerts 200000] [--concurrency 8]
+ *   npm run bench:ingest -- [--alerts 1000000] [--pg-alerts 200000] [--am-alerts 200000] [--concurrency 4]
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -13,12 +13,15 @@ import { alertmanagerBinary, startAlertmanager } from "../test/support/alertmana
 const BATCH = 100;
 const FINGERPRINTS = 10_000;
 const SERVICES = 50;
-const PG_URL = flag("pg-url", process.env["NOVASRE_TEST_PG_URL"] ?? "postgres://postgres@127.0.0.1:5432/test");
+const PG_URL = flag(
+  "pg-url",
+  process.env["NOVASRE_TEST_PG_URL"] ?? "postgres://postgres@127.0.0.1:5432/test",
+);
 
 /** A deterministic stream: mostly repeats of firing alerts, ~2% flipping state, as Alertmanager re-sends. */
 function makeBatches(total: number, seed: number) {
   let s = seed;
-  const rnd = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const rnd = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
   const status = new Array<"firing" | "resolved">(FINGERPRINTS).fill("firing");
   const started = new Array<number>(FINGERPRINTS).fill(Date.now() - 60_000);
   const ended = new Array<number>(FINGERPRINTS).fill(0);
@@ -39,21 +42,47 @@ function makeBatches(total: number, seed: number) {
         const st = status[k] as "firing" | "resolved";
         alerts.push({
           status: st,
-          labels: { alertname: `Alert${k % 97}`, service: `svc-${k % SERVICES}`, instance: `host-${k}`, severity: k % 10 === 0 ? "critical" : "warning" },
+          labels: {
+            alertname: `Alert${k % 97}`,
+            service: `svc-${k % SERVICES}`,
+            instance: `host-${k}`,
+            severity: k % 10 === 0 ? "critical" : "warning",
+          },
           annotations: { summary: `alert ${k}` },
           startsAt: new Date(started[k] as number).toISOString(),
           endsAt: st === "resolved" ? new Date(ended[k] as number).toISOString() : "0001-01-01T00:00:00Z",
         });
       }
       return {
-        amBody: alerts.map((a) => ({ labels: a.labels, annotations: a.annotations, startsAt: a.startsAt, ...(a.status === "resolved" ? { endsAt: a.endsAt } : {}) })),
-        webhookBody: { version: "4", status: "firing", receiver: "bench", groupLabels: {}, commonLabels: {}, commonAnnotations: {}, externalURL: "", alerts },
+        amBody: alerts.map((a) => ({
+          labels: a.labels,
+          annotations: a.annotations,
+          startsAt: a.startsAt,
+          ...(a.status === "resolved" ? { endsAt: a.endsAt } : {}),
+        })),
+        webhookBody: {
+          version: "4",
+          status: "firing",
+          receiver: "bench",
+          groupLabels: {},
+          commonLabels: {},
+          commonAnnotations: {},
+          externalURL: "",
+          alerts,
+        },
       };
     },
   };
 }
 
-async function drive(label: string, url: string, total: number, concurrency: number, body: (b: { amBody: unknown[]; webhookBody: unknown }) => unknown, pid?: number) {
+async function drive(
+  label: string,
+  url: string,
+  total: number,
+  concurrency: number,
+  body: (b: { amBody: unknown[]; webhookBody: unknown }) => unknown,
+  pid?: number,
+) {
   const batches = makeBatches(total, 42);
   const latencies: number[] = [];
   let done = 0;
@@ -64,7 +93,11 @@ async function drive(label: string, url: string, total: number, concurrency: num
   const worker = async () => {
     for (let b = batches.next(); b; b = batches.next()) {
       const start = performance.now();
-      const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body(b)) });
+      const res = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body(b)),
+      });
       await res.arrayBuffer();
       if (!res.ok) failed++;
       latencies.push(performance.now() - start);
@@ -82,7 +115,11 @@ async function drive(label: string, url: string, total: number, concurrency: num
   latencies.sort((a, b) => a - b);
   if (pid) peakRss = Math.max(peakRss, rssMb(pid));
   if (failed) throw new Error(`${label}: ${failed} requests failed`);
-  return { perSecond: Math.round(total / seconds), p99: Number(percentile(latencies, 99).toFixed(2)), rss: Math.round(peakRss) };
+  return {
+    perSecond: Math.round(total / seconds),
+    p99: Number(percentile(latencies, 99).toFixed(2)),
+    rss: Math.round(peakRss),
+  };
 }
 
 async function runNovasre(label: string, storageUrl: string, total: number, concurrency: number) {
@@ -95,7 +132,14 @@ async function runNovasre(label: string, storageUrl: string, total: number, conc
   const server = await startServer(cfg);
   try {
     progress(`${label}: server at ${server.url}`);
-    return await drive(label, `${server.url}/api/v1/alerts/alertmanager`, total, concurrency, (b) => b.webhookBody, server.child.pid);
+    return await drive(
+      label,
+      `${server.url}/api/v1/alerts/alertmanager`,
+      total,
+      concurrency,
+      (b) => b.webhookBody,
+      server.child.pid,
+    );
   } finally {
     await server.stop();
     await rm(dir, { recursive: true, force: true });
@@ -122,7 +166,7 @@ async function freshPgDatabase(): Promise<string | undefined> {
 const total = Number(flag("alerts", "1000000"));
 const pgTotal = Number(flag("pg-alerts", "200000"));
 const amTotal = Number(flag("am-alerts", "200000"));
-const concurrency = Number(flag("concurrency", "8"));
+const concurrency = Number(flag("concurrency", "4"));
 
 const sqlite = await runNovasre("sqlite", "sqlite:DIR/bench.db", total, concurrency);
 progress(`sqlite: ${sqlite.perSecond} alerts/s, p99 ${sqlite.p99} ms, peak RSS ${sqlite.rss} MB`);

@@ -20,7 +20,10 @@ export function progress(msg: string): void {
 export function finish(name: string, result: Record<string, unknown>): void {
   const dir = join(repoRoot, "bench", "results");
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `${name}.json`), JSON.stringify({ ...result, measured_at: new Date().toISOString() }, null, 2) + "\n");
+  writeFileSync(
+    join(dir, `${name}.json`),
+    JSON.stringify({ ...result, measured_at: new Date().toISOString() }, null, 2) + "\n",
+  );
   process.stdout.write(JSON.stringify(result) + "\n");
 }
 
@@ -47,10 +50,14 @@ export function startServer(configPath: string, env: NodeJS.ProcessEnv = {}): Pr
   return new Promise((resolve, reject) => {
     // NOVASRE_BENCH_NODE_ARGS passes flags such as --cpu-prof to the server process only.
     const nodeArgs = (process.env["NOVASRE_BENCH_NODE_ARGS"] ?? "").split(" ").filter(Boolean);
-    const child = spawn(process.execPath, [...nodeArgs, join(repoRoot, "bin", "novasre.js"), "serve", "--config", configPath], {
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [...nodeArgs, join(repoRoot, "bin", "novasre.js"), "serve", "--config", configPath],
+      {
+        env: { ...process.env, ...env },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let out = "";
     let err = "";
     child.stderr.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-4000)));

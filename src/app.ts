@@ -2,10 +2,30 @@ import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
 import { Registry, collectDefaultMetrics } from "prom-client";
-import type { Config } from "./config/index.js";
+import { ConfigError, type Config } from "./config/index.js";
 import { createLogger, systemClock, type Clock, type Logger } from "./core/index.js";
-import { Api, registerCoreRoutes, registerIncidentRoutes } from "./http/index.js";
-import { IncidentService, createIncidentMetrics } from "./incidents/index.js";
+import {
+  Api,
+  RECENT_SILENCES_MS,
+  registerCoreRoutes,
+  registerIncidentRoutes,
+  registerSilenceRoutes,
+} from "./http/index.js";
+import {
+  IncidentService,
+  createIncidentMetrics,
+  type Incident,
+  type StoredAlert,
+  type TimelineEntry,
+} from "./incidents/index.js";
+import {
+  NotifyService,
+  createChannels,
+  type DispatcherEvent,
+  type DispatcherSnapshot,
+  type IncidentRef,
+  type NotifyAlert,
+} from "./notify/index.js";
 import { LocalProcessProvider } from "./providers/index.js";
 import {
   RunbookExecutor,
@@ -18,9 +38,12 @@ import {
   type Execution,
 } from "./runbooks/index.js";
 import {
+  createChannelRefStore,
   createIncidentStore,
+  createOutboxStore,
   createRunbookStore,
   createSettingsStore,
+  createSilenceStore,
   createTokenStore,
   openDatabase,
   type Database,
@@ -30,6 +53,60 @@ export const VERSION = "0.1.0";
 
 /** Alerts whose last state the SQLite single-writer keeps in memory (about 100 bytes each). */
 export const INGEST_DEDUP_CACHE_ALERTS = 200_000;
+/** At start, alerts that changed this recently are replayed into notify, so a crash cannot drop their notifications. */
+export const NOTIFY_REPLAY_WINDOW_MS = 24 * 3_600_000;
+const DISPATCHER_SNAPSHOT_KEY = "notify.dispatcher";
+
+function incidentRef(i: Incident, publicUrl: string | undefined): IncidentRef {
+  return {
+    id: i.id,
+    key: i.key,
+    title: i.title,
+    severity: i.severity,
+    status: i.status,
+    services: i.services,
+    ...(publicUrl ? { url: `${publicUrl.replace(/\/+$/, "")}/api/v1/incidents/${i.id}` } : {}),
+  };
+}
+
+function notifyAlert(a: StoredAlert, i: Incident, publicUrl: string | undefined): NotifyAlert {
+  return {
+    fingerprint: a.fingerprint,
+    labels: a.labels,
+    annotations: a.annotations,
+    status: a.status,
+    startsAt: a.startsAt,
+    ...(a.endsAt !== null ? { endsAt: a.endsAt } : {}),
+    incident: incidentRef(i, publicUrl),
+  };
+}
+
+function timelineOf(events: readonly DispatcherEvent[]): TimelineEntry[] {
+  return events.flatMap((e): TimelineEntry[] =>
+    e.kind === "silence_expired"
+      ? e.incidentIds.map((incidentId) => ({
+          incidentId,
+          at: e.at,
+          kind: "silence_expired",
+          actor: "system",
+          data: { silenceId: e.silence.id },
+        }))
+      : [
+          {
+            incidentId: e.incidentId,
+            at: e.at,
+            kind: "muted",
+            actor: "system",
+            data: {
+              reason: e.reason,
+              count: e.fingerprints.length,
+              fingerprints: e.fingerprints,
+              ...(e.silenceId ? { silenceId: e.silenceId } : {}),
+            },
+          },
+        ],
+  );
+}
 
 export interface AppOptions {
   clock?: Clock;
@@ -41,6 +118,7 @@ export interface App {
   readonly config: Config;
   readonly database: Database;
   readonly incidents: IncidentService;
+  readonly notify: NotifyService;
   readonly runbooks: RunbookService;
   readonly executor: RunbookExecutor;
   readonly api: Api;
@@ -62,6 +140,56 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
 
   const database = await openDatabase(config.storage.url);
   const tokens = createTokenStore(database.db);
+  const settings = createSettingsStore(database.db);
+  const silences = createSilenceStore(database.db);
+  const publicUrl = config.server.public_url;
+
+  const channels = createChannels(config.notify, {
+    env,
+    refs: createChannelRefStore(database.db, () => clock.now()),
+  });
+  if (channels.status === "error") {
+    await database.close();
+    throw new ConfigError(
+      "notify channels",
+      channels.error.map((m) => {
+        const at = m.indexOf(": ");
+        return at > 0 ? { path: m.slice(0, at), message: m.slice(at + 2) } : { path: "", message: m };
+      }),
+    );
+  }
+  // Late-bound: notify records on the incident timeline, incidents feed notify.
+  let record: (entries: TimelineEntry[]) => Promise<void> = () => Promise.resolve();
+  const notify = new NotifyService({
+    config: config.notify,
+    store: createOutboxStore(database.db, database.dialect),
+    channels: channels.value,
+    clock,
+    logger: logger.child({ module: "notify" }),
+    registry,
+    loadSnapshot: () => settings.get<DispatcherSnapshot>(DISPATCHER_SNAPSHOT_KEY),
+    saveSnapshot: (s) => settings.set(DISPATCHER_SNAPSHOT_KEY, s, clock.now()),
+    onEvents: (events) => record(timelineOf(events)),
+    onDelivered: (item, outcome) =>
+      record([
+        {
+          incidentId: item.payload.incident.id,
+          at: clock.now(),
+          kind: outcome.status === "sent" ? "notified" : "notify_failed",
+          actor: "system",
+          data: {
+            channel: item.channel,
+            kind: item.payload.kind,
+            ...(outcome.status === "sent"
+              ? outcome.ref
+                ? { ref: outcome.ref }
+                : {}
+              : { error: outcome.error }),
+          },
+        },
+      ]),
+  });
+
   const incidents = new IncidentService({
     store: createIncidentStore(database.db),
     dedupCacheSize: database.dialect === "sqlite" ? INGEST_DEDUP_CACHE_ALERTS : 0,
@@ -69,7 +197,18 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     clock,
     logger: logger.child({ module: "incidents" }),
     metrics: createIncidentMetrics(registry),
+    events: {
+      alertsChanged: (changes) =>
+        notify.ingest(changes.map((c) => notifyAlert(c.alert, c.incident, publicUrl))),
+      incidentChanged: async (incident, action) => {
+        if (action.type === "acknowledge" || action.type === "resolve")
+          await notify.incidentEvent(incidentRef(incident, publicUrl), action.type);
+      },
+    },
   });
+  record = (entries) => incidents.record(entries);
+  const refreshSilences = async () =>
+    notify.setSilences(await silences.list(clock.now(), RECENT_SILENCES_MS));
 
   // Runbooks: the one executor every change passes through (see docs/runbooks.md).
   const runbookStore = createRunbookStore(database.db);
@@ -83,7 +222,9 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   for (const err of library.errors) rbLogger.error({ problems: err.format() }, "runbook file skipped");
   // The service is built after the executor it wraps; the executor's hook reaches it through this.
   const hooks: { finished?: (e: Execution) => void } = {};
-  const notify = (ev: { kind: string; message: string; executionId: string | null }) =>
+  // Pages a human (storm breaker, failed verification, interrupted execution). Logged for now; the
+  // notify module should deliver these (see docs/runbooks.md, "Known gaps").
+  const pageHuman = (ev: { kind: string; message: string; executionId: string | null }) =>
     rbLogger.warn({ kind: ev.kind, execution: ev.executionId }, ev.message);
   const executor = new RunbookExecutor({
     store: runbookStore,
@@ -94,7 +235,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     secrets: createSecretSource(env),
     providers: [localProcesses],
     env,
-    notify,
+    notify: pageHuman,
     metrics: rbMetrics,
     onFinished: (e) => hooks.finished?.(e),
   });
@@ -106,7 +247,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     clock,
     logger: rbLogger,
     shadow: config.runbooks.shadow,
-    notify,
+    notify: pageHuman,
     metrics: rbMetrics,
   });
   hooks.finished = (e) => runbooks.finished(e);
@@ -136,6 +277,17 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const api = new Api(coreDeps);
   registerCoreRoutes(api, coreDeps);
   registerIncidentRoutes(api, incidents, clock);
+  registerSilenceRoutes(api, { silences, clock, changed: refreshSilences });
+
+  // Rebuild notification state: the snapshot has what was flushed; replaying recent alerts restores
+  // anything a crash caught between the incident write and the snapshot (repeats are no-ops there).
+  await refreshSilences();
+  await notify.start();
+  const replay = await incidents.recentAlerts(clock.now() - NOTIFY_REPLAY_WINDOW_MS);
+  if (replay.length)
+    await notify.ingest(
+      replay.filter((r) => !r.alert.flapping).map((r) => notifyAlert(r.alert, r.incident, publicUrl)),
+    );
   registerRunbookRoutes(api, { service: runbooks, executor, store: runbookStore, clock });
 
   let server: Server | undefined;
@@ -144,6 +296,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     config,
     database,
     incidents,
+    notify,
     runbooks,
     executor,
     api,
@@ -191,6 +344,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         server?.closeAllConnections();
       }
       await localProcesses.close();
+      await notify.stop();
+      for (const ch of channels.value.values()) await ch.close?.();
       await database.close();
     },
   };

@@ -112,7 +112,11 @@ for (const backend of backends) {
         config: incidentsConfigSchema.parse({ flap: { threshold: 4, window: "1h" } }),
         clock,
         logger: silentLogger(),
-        events: { alertsChanged: (c) => changes.push(c.length) },
+        events: {
+          alertsChanged: (c) => {
+            changes.push(c.length);
+          },
+        },
       });
       const a = alert({ alertname: "Flappy", service: "q" });
       for (let i = 0; i < 6; i++) {

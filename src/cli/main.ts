@@ -7,6 +7,8 @@ import { ROLES, createToken, type Role } from "../http/index.js";
 import type { Incident } from "../incidents/index.js";
 import { createTokenStore, openDatabase } from "../storage/index.js";
 import { apiTarget, callApi } from "./api-client.js";
+import { registerDetectCommand } from "./detect-command.js";
+import { registerNotifyCommand } from "./notify-command.js";
 import { CliExit, EXIT_OK, EXIT_USAGE, reportError } from "./output.js";
 import { registerRunbookCommand } from "./runbook-command.js";
 
@@ -247,7 +249,10 @@ export function buildProgram(): Command {
     } else out(md);
   });
 
+  registerNotifyCommand(program, { loadConfig: (f) => loadConfig(f), configOption });
+  registerDetectCommand(program);
   registerRunbookCommand(program);
+
   return program;
 }
 

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { durationSchema } from "../core/index.js";
 import { incidentsConfigSchema } from "../incidents/index.js";
+import { notifyConfigSchema } from "../notify/index.js";
 import { runbooksConfigSchema } from "../runbooks/index.js";
 
 /** Largest request body accepted by default: a 100-alert Alertmanager batch is ~100 KiB. */
@@ -74,6 +75,7 @@ export const configSchema = z
       .strict()
       .prefault({}),
     incidents: incidentsConfigSchema.prefault({}),
+    notify: notifyConfigSchema.prefault({}),
     runbooks: runbooksConfigSchema.prefault({}),
   })
   .strict();

@@ -15,6 +15,15 @@ export type { Clock } from "./clock.js";
 export { parseDuration, formatDuration, durationSchema } from "./duration.js";
 export { fingerprint, pick, labelsToString } from "./labels.js";
 export type { Labels } from "./labels.js";
+export {
+  parseMatcher,
+  matcherToString,
+  matches,
+  matchesAll,
+  matcherSchema,
+  MAX_MATCHER_LENGTH_CHARS,
+} from "./matchers.js";
+export type { Matcher, MatchOp } from "./matchers.js";
 export { newId } from "./ids.js";
 export { createLogger, silentLogger } from "./logger.js";
 export type { Logger, LogLevel } from "./logger.js";

@@ -10,3 +10,10 @@ export {
 } from "./incident-routes.js";
 export { errorResponse } from "./error-mapping.js";
 export type { RouteDoc } from "./openapi.js";
+export {
+  registerSilenceRoutes,
+  silenceView,
+  RECENT_SILENCES_MS,
+  DEFAULT_SILENCE_DURATION_MS,
+} from "./silence-routes.js";
+export type { SilenceRouteDeps } from "./silence-routes.js";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { durationSchema } from "../core/index.js";
+import { durationSchema, matcherSchema } from "../core/index.js";
 import { SEVERITIES } from "./model.js";
 
 /** Alerts whose group-key labels match join one incident while it is open and active within this window. */
@@ -40,6 +40,12 @@ export const incidentsConfigSchema = z
           .default({ critical: "P1", page: "P1", high: "P2", error: "P2", warning: "P3", info: "P3" })
           .describe("label value -> severity; values P0..P3 are also taken as they are"),
         default: severityEnum.default("P3"),
+        rules: z
+          .array(z.object({ matchers: z.array(matcherSchema).min(1), severity: severityEnum }).strict())
+          .default([])
+          .describe(
+            'first matching rule wins, before the label map; e.g. {matchers: ["service=\"payments\"", "severity=\"critical\""], severity: P0}',
+          ),
       })
       .strict()
       .prefault({}),

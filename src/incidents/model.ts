@@ -65,6 +65,8 @@ export type TimelineKind =
   | "assigned"
   | "note"
   | "notified"
+  | "notify_failed"
+  | "muted"
   | "silence_expired";
 
 export interface TimelineEntry {

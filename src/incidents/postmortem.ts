@@ -32,6 +32,10 @@ function describe(e: StoredTimelineEntry): string {
       return `Note: ${str(d["text"])}`;
     case "notified":
       return `Notified ${str(d["channel"])} (${str(d["kind"] ?? "")})`;
+    case "notify_failed":
+      return `Notification to ${str(d["channel"])} failed for good: ${str(d["error"])}`;
+    case "muted":
+      return `${str(d["count"])} alert(s) ${str(d["reason"])}${d["silenceId"] ? ` by silence ${str(d["silenceId"])}` : ""}`;
     case "silence_expired":
       return `Silence ${str(d["silenceId"])} expired`;
   }

@@ -15,9 +15,9 @@ export interface IngestSummary {
 
 export interface IncidentEvents {
   /** Alerts whose state changed, after they are stored. */
-  alertsChanged?(changes: AlertChange[]): void;
+  alertsChanged?(changes: AlertChange[]): void | Promise<void>;
   /** A human changed an incident (acknowledge, resolve, ...), after it is stored. */
-  incidentChanged?(incident: Incident, action: IncidentAction, actor: string): void;
+  incidentChanged?(incident: Incident, action: IncidentAction, actor: string): void | Promise<void>;
 }
 
 export interface IncidentServiceDeps {
@@ -92,7 +92,8 @@ export class IncidentService {
         if (inc) metrics?.opened(inc);
       }
       for (const inc of plan.resolved) metrics?.resolved(inc);
-      if (plan.changes.length) events?.alertsChanged?.(plan.changes);
+      // Awaited: when the webhook answers, the notifications this batch causes are in the outbox.
+      if (plan.changes.length) await events?.alertsChanged?.(plan.changes);
       return {
         received: alerts.length,
         unchanged: plan.unchanged,
@@ -113,7 +114,7 @@ export class IncidentService {
       if (out.incident.status === "acknowledged" && inc.status !== "acknowledged")
         metrics?.acknowledged(out.incident);
       if (out.incident.status === "resolved") metrics?.resolved(out.incident);
-      events?.incidentChanged?.(out.incident, action, actor);
+      await events?.incidentChanged?.(out.incident, action, actor);
       return out.incident;
     });
   }
@@ -126,6 +127,11 @@ export class IncidentService {
     const inc = await this.deps.store.get(id);
     if (!inc) throw new NotFoundError("incident", id);
     return inc;
+  }
+
+  /** Alerts firing now or changed since `since`, with their incidents: to rebuild notification state at start. */
+  recentAlerts(since: number): Promise<{ alert: StoredAlert; incident: Incident }[]> {
+    return this.deps.store.recentAlerts(since);
   }
 
   getAlert(fingerprint: string): Promise<StoredAlert | undefined> {

@@ -28,6 +28,8 @@ export interface IncidentStore {
   applyPlan(plan: Plan): Promise<void>;
   get(id: string): Promise<Incident | undefined>;
   getAlert(fingerprint: string): Promise<StoredAlert | undefined>;
+  /** Alerts of incidents that are firing, or changed at or after `since`, each with its incident. */
+  recentAlerts(since: number): Promise<{ alert: StoredAlert; incident: Incident }[]>;
   list(filter: IncidentFilter): Promise<Incident[]>;
   timeline(id: string): Promise<StoredTimelineEntry[]>;
   alertsOf(id: string): Promise<StoredAlert[]>;

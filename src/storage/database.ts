@@ -113,7 +113,8 @@ export async function openDatabase(url: string, opts: OpenOptions = {}): Promise
     }
   }
 
-  // Name the schema: Kysely otherwise finds its lock table in any schema, e.g. another test suite's.
+  // Kysely looks for its migration tables across all schemas unless told which; with a schema per
+  // test suite (or per tenant) that would find another schema's tables.
   const migrator = new Migrator({
     db,
     provider: migrationProvider(dialect),

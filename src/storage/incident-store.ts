@@ -236,6 +236,25 @@ export function createIncidentStore(db: Db): IncidentStore {
       return r ? toIncident(r) : undefined;
     },
 
+    async recentAlerts(since) {
+      const rows = await db
+        .selectFrom("alerts")
+        .selectAll()
+        .where("incident_id", "is not", null)
+        .where((eb) => eb.or([eb("status", "=", "firing"), eb("updated_at", ">=", since)]))
+        .execute();
+      const ids = [...new Set(rows.map((r) => r.incident_id as string))];
+      const incidents = new Map<string, Incident>();
+      for (const part of chunks(ids)) {
+        for (const r of await db.selectFrom("incidents").selectAll().where("id", "in", part).execute())
+          incidents.set(r.id, toIncident(r));
+      }
+      return rows.flatMap((r) => {
+        const incident = incidents.get(r.incident_id as string);
+        return incident ? [{ alert: toAlert(r), incident }] : [];
+      });
+    },
+
     async getAlert(fp) {
       const r = await db.selectFrom("alerts").selectAll().where("fingerprint", "=", fp).executeTakeFirst();
       return r ? toAlert(r) : undefined;

@@ -5,4 +5,6 @@ export { createIncidentStore } from "./incident-store.js";
 export { createTokenStore } from "./token-store.js";
 export { createSettingsStore } from "./settings-store.js";
 export type { SettingsStore } from "./settings-store.js";
+export { createOutboxStore, createChannelRefStore } from "./outbox-store.js";
+export { createSilenceStore } from "./silence-store.js";
 export { createRunbookStore } from "./runbook-store.js";

@@ -32,31 +32,16 @@ export interface Backend {
   open(): Promise<Database>;
 }
 
-const pgSchemas = new Map<Database, string>();
-
 export const backends: Backend[] = [
   { name: "sqlite", available: true, open: () => openDatabase("sqlite::memory:") },
   {
     name: "postgres",
     available: pgProblem === undefined,
-    open: async () => {
-      const schema = `t_${randomBytes(6).toString("hex")}`;
-      const db = await openDatabase(PG_URL, { schema, poolMax: 4 });
-      pgSchemas.set(db, schema);
-      return db;
-    },
+    open: () => openDatabase(PG_URL, { schema: `t_${randomBytes(6).toString("hex")}`, poolMax: 4 }),
   },
 ];
 
-/** Closes a database from `open`, dropping a PostgreSQL test schema. */
+/** Closes a database from `open`. Test schemas are dropped once, after the whole run (global-setup.ts). */
 export async function dispose(db: Database): Promise<void> {
-  const schema = pgSchemas.get(db);
   await db.close();
-  if (schema) {
-    const client = new pg.Client({ connectionString: PG_URL });
-    await client.connect();
-    await client.query(`drop schema if exists "${schema}" cascade`);
-    await client.end();
-    pgSchemas.delete(db);
-  }
 }

@@ -1,0 +1,149 @@
+import { describe, expect, it } from "vitest";
+import { createDetector, DETECTOR_DESCRIPTIONS, DETECTOR_NAMES, restoreDetector } from "./index.js";
+import { Rng } from "./stats.js";
+
+const FIVE_MIN = 300_000;
+const T0 = Date.UTC(2026, 0, 5);
+
+/** A daily sine with noise, 5-minute samples; deterministic. */
+function dailySeries(n: number, seed = 7): { t: number[]; v: number[] } {
+  const rng = new Rng(seed);
+  const t: number[] = [];
+  const v: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const ti = T0 + i * FIVE_MIN;
+    t.push(ti);
+    v.push(50 + 20 * Math.sin((2 * Math.PI * ti) / 86_400_000) + (rng.next() - 0.5) * 4);
+  }
+  return { t, v };
+}
+
+describe("every detector", () => {
+  it("has a one-line description", () => {
+    for (const n of DETECTOR_NAMES) expect(DETECTOR_DESCRIPTIONS[n]).toMatch(/\S/);
+  });
+
+  for (const name of DETECTOR_NAMES) {
+    it(`${name}: scores a spike far above the normal samples, with finite scores in [0, 1]`, () => {
+      const { t, v } = dailySeries(1500);
+      // The distribution-shift member tests windows, not points: give it a sustained shift instead.
+      if (name === "shift") for (let i = 1400; i < 1500; i++) v[i] = (v[i] as number) + 200;
+      else v[1400] = (v[1400] as number) + 200;
+      const d = createDetector(name);
+      const scores = t.map((ti, i) => d.update(ti, v[i] as number).score);
+      for (const s of scores) {
+        expect(Number.isFinite(s)).toBe(true);
+        expect(s).toBeGreaterThanOrEqual(0);
+        expect(s).toBeLessThanOrEqual(1);
+      }
+      const normalMax = Math.max(...scores.slice(1000, 1400));
+      expect(Math.max(...scores.slice(1400, name === "shift" ? 1500 : 1420))).toBeGreaterThan(normalMax);
+    });
+  }
+
+  for (const name of DETECTOR_NAMES) {
+    it(`${name}: a snapshot restored into a new detector continues exactly like the original`, () => {
+      const { t, v } = dailySeries(900, 11);
+      const a = createDetector(name);
+      for (let i = 0; i < 600; i++) a.update(t[i] as number, v[i] as number);
+      const snap = JSON.parse(JSON.stringify(a.snapshot())) as unknown;
+      const restored = restoreDetector(snap);
+      expect(restored.status === "error" ? restored.error : "ok").toBe("ok");
+      if (restored.status !== "ok") return;
+      const b = restored.value;
+      for (let i = 600; i < 900; i++) {
+        expect(b.update(t[i] as number, v[i] as number)).toEqual(a.update(t[i] as number, v[i] as number));
+      }
+    });
+  }
+});
+
+describe("online, bad input, explanations", () => {
+  it("is online: a sample's score does not depend on later samples", () => {
+    const { t, v } = dailySeries(800, 3);
+    const a = createDetector("ensemble");
+    const b = createDetector("ensemble");
+    const sa = t.map((ti, i) => a.update(ti, v[i] as number).score);
+    const v2 = v.map((x, i) => (i >= 700 ? x * 5 : x));
+    const sb = t.map((ti, i) => b.update(ti, v2[i] as number).score);
+    expect(sb.slice(0, 700)).toEqual(sa.slice(0, 700));
+  });
+
+  it("ignores NaN, infinite and out-of-order samples without changing its state", () => {
+    const { t, v } = dailySeries(400, 5);
+    const a = createDetector("ensemble");
+    const b = createDetector("ensemble");
+    for (let i = 0; i < 300; i++) {
+      a.update(t[i] as number, v[i] as number);
+      b.update(t[i] as number, v[i] as number);
+    }
+    const bad = [
+      b.update(t[299] as number, Number.NaN),
+      b.update(Number.NaN, 1),
+      b.update((t[100] as number) - 1, 5),
+      b.update(t[299] as number, Number.POSITIVE_INFINITY),
+    ];
+    for (const r of bad) {
+      expect(r.score).toBe(0);
+      expect(r.anomaly).toBe(false);
+      expect(r.ignored).toMatch(/finite|older/);
+    }
+    for (let i = 300; i < 400; i++)
+      expect(b.update(t[i] as number, v[i] as number)).toEqual(a.update(t[i] as number, v[i] as number));
+  });
+
+  it("scores a repeated timestamp as a new sample and copes with gaps", () => {
+    const d = createDetector("ensemble");
+    const { t, v } = dailySeries(400, 9);
+    for (let i = 0; i < 400; i++) {
+      const ti = i < 200 ? (t[i] as number) : (t[i] as number) + 30 * 86_400_000; // a 30-day gap
+      const r = d.update(ti, v[i] as number);
+      expect(Number.isFinite(r.score)).toBe(true);
+      if (i === 50) expect(d.update(ti, v[i] as number).ignored).toBeUndefined();
+    }
+  });
+
+  for (const name of DETECTOR_NAMES) {
+    it(`${name}: a constant series scores 0 and a single point is fine`, () => {
+      const d = createDetector(name);
+      const scores: number[] = [];
+      for (let i = 0; i < 1300; i++) scores.push(d.update(T0 + i * FIVE_MIN, 42).score);
+      expect(Math.max(...scores)).toBe(0);
+      // Leaving the constant is the anomaly.
+      let jump = 0;
+      for (let i = 1300; i < 1340; i++) jump = Math.max(jump, d.update(T0 + i * FIVE_MIN, 90).score);
+      expect(jump).toBeGreaterThan(0);
+      const one = createDetector(name).update(T0, 1);
+      expect(one.score).toBe(0);
+      expect(one.expected).toBeNull();
+    });
+  }
+
+  it("explains a firing: which detectors fired, expected versus observed", () => {
+    const { t, v } = dailySeries(1500, 13);
+    v[1400] = (v[1400] as number) + 300;
+    const d = createDetector("ensemble", { labelThreshold: 0.2 });
+    const results = t.map((ti, i) => d.update(ti, v[i] as number));
+    const hit = results[1400];
+    if (hit === undefined) throw new Error("no result at the spike");
+    expect(hit.anomaly).toBe(true);
+    expect(hit.fired.length).toBeGreaterThan(0);
+    expect(hit.explanation).toContain("fired");
+    expect(hit.explanation).toMatch(/observed [\d.]+, expected [\d.]+/);
+    expect(Math.abs((hit.expected ?? Number.NaN) - 50)).toBeLessThan(40);
+  });
+
+  it("restore rejects a snapshot of another detector or garbage, as a value", () => {
+    const d = createDetector("robust");
+    expect(d.restore(createDetector("seasonal").snapshot()).status).toBe("error");
+    expect(d.restore({ hello: 1 }).status).toBe("error");
+    expect(restoreDetector("nope").status).toBe("error");
+    const snap = createDetector("robust").snapshot();
+    expect(
+      d.restore({
+        ...snap,
+        state: { lastT: null, members: [{ values: "x" }], tracks: [{ ref: 0 }], suppressor: { recent: [] } },
+      }).status,
+    ).toBe("error");
+  });
+});

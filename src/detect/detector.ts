@@ -1,0 +1,325 @@
+import { z } from "zod";
+import { fail, ok } from "../core/index.js";
+import type { Result } from "../core/index.js";
+import { DistributionShift, SHIFT_DEFAULTS } from "./distribution-shift.js";
+import { IsolationForest, IFOREST_DEFAULTS } from "./isolation-forest.js";
+import { LstmForecaster, LSTM_DEFAULTS } from "./lstm.js";
+import { RobustBaseline, ROBUST_DEFAULTS } from "./robust-baseline.js";
+import { SCORING_DEFAULTS, SUPPRESSION_DEFAULTS, ScoreTrack, Suppressor } from "./scoring.js";
+import type { ScoringOptions, SuppressionOptions } from "./scoring.js";
+import { SeasonalForecaster, SEASONAL_DEFAULTS } from "./seasonal-forecaster.js";
+import type { Component, DetectionResult, Detector, DetectorName, DetectorSnapshot } from "./types.js";
+
+export type MemberName = "robust" | "seasonal" | "iforest" | "lstm" | "shift";
+export const MEMBER_NAMES: readonly MemberName[] = ["robust", "seasonal", "iforest", "lstm", "shift"];
+
+export const DETECTOR_NAMES: readonly DetectorName[] = [
+  "robust",
+  "seasonal",
+  "iforest",
+  "lstm",
+  "shift",
+  "vote",
+  "ensemble",
+];
+
+/** One line each, for `--help`. */
+export const DETECTOR_DESCRIPTIONS: Readonly<Record<DetectorName, string>> = {
+  robust:
+    "windowed median/MAD baseline: cheap, robust to outliers; good for spikes and level jumps on noisy series",
+  seasonal:
+    "trend + daily/weekly Fourier seasonality fitted on a sliding window: good for periodic metrics (traffic, load); also forecasts threshold crossings",
+  iforest:
+    "isolation forest over sliding-window shingles, retrained hourly: good for odd shapes and changed patterns",
+  shift:
+    "distribution shift: recent window binned by the reference window's quantiles (relative entropy): good for level shifts, flatlines and spread changes",
+  lstm: "small LSTM sequence model trained online on the recent window: good for learned shapes and rhythm changes",
+  vote: "the original design: alerts when 2 of robust/seasonal/iforest agree (second-highest score)",
+  ensemble:
+    "mean of all five members' calibrated scores, with suppression after a firing: the best on NAB here (the default)",
+};
+
+export interface DetectorOptions {
+  labelThreshold?: number;
+  scoring?: Partial<ScoringOptions>;
+  suppression?: Partial<SuppressionOptions>;
+  /** Member options, e.g. { robust: { windowPoints: 300 } }. */
+  members?: Partial<Record<MemberName, Record<string, unknown>>>;
+  /** Ensemble only. */
+  ensemble?: Partial<EnsembleOptions>;
+}
+
+export interface EnsembleOptions {
+  members: MemberName[];
+  /** "vote": k-th highest member score; "max"; "mean": weighted mean; "fusion": mix of max and mean. */
+  mode: "vote" | "max" | "mean" | "fusion";
+  voteK: number;
+  /** Weight per member for "mean" (same order as members; missing weights count 1). */
+  weights: number[];
+  /** fusion: score = maxWeight * max + (1 - maxWeight) * mean. */
+  maxWeight: number;
+}
+
+export const ENSEMBLE_DEFAULTS: EnsembleOptions = {
+  members: ["robust", "seasonal", "iforest", "lstm", "shift"],
+  mode: "mean",
+  voteK: 2,
+  // The seasonal forecaster is the strongest single member on NAB; one weight for the whole corpus.
+  weights: [1, 2, 1, 1, 1],
+  maxWeight: 0.5,
+};
+
+export const VOTE_DEFAULTS: EnsembleOptions = {
+  members: ["robust", "seasonal", "iforest"],
+  mode: "vote",
+  voteK: 2,
+  weights: [],
+  maxWeight: 0,
+};
+
+/**
+ * Score at or above which a sample is labelled anomalous, per detector: the threshold that maximised
+ * the NAB standard-profile score over the whole corpus (`npx tsx bench/nab.ts`, rounded), so that a
+ * label means what the benchmark measured. One value per detector, never per series.
+ */
+export const DEFAULT_LABEL_THRESHOLDS: Readonly<Record<DetectorName, number>> = {
+  robust: 0.52,
+  seasonal: 0.06,
+  iforest: 0.16,
+  lstm: 0.34,
+  shift: 0.15,
+  vote: 0.13,
+  ensemble: 0.17,
+};
+
+/** The ensemble's label threshold (the default detector's). */
+export const DEFAULT_LABEL_THRESHOLD = DEFAULT_LABEL_THRESHOLDS.ensemble;
+
+function createMember(name: MemberName, options: Record<string, unknown> | undefined): Component {
+  switch (name) {
+    case "robust":
+      return new RobustBaseline({ ...ROBUST_DEFAULTS, ...options });
+    case "seasonal":
+      return new SeasonalForecaster({ ...SEASONAL_DEFAULTS, ...options });
+    case "iforest":
+      return new IsolationForest({ ...IFOREST_DEFAULTS, ...options });
+    case "lstm":
+      return new LstmForecaster({ ...LSTM_DEFAULTS, ...options });
+    case "shift":
+      return new DistributionShift({ ...SHIFT_DEFAULTS, ...options });
+  }
+}
+
+function fmt(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  const a = Math.abs(x);
+  return a !== 0 && (a >= 1e6 || a < 1e-3) ? x.toExponential(3) : String(Math.round(x * 1000) / 1000);
+}
+
+function explain(
+  anomaly: boolean,
+  fired: string[],
+  v: number,
+  expected: number | null,
+  score: number,
+): string {
+  // Most samples are normal: a constant string keeps the hot path free of formatting.
+  if (!anomaly && fired.length === 0) return "normal";
+  const exp = expected === null ? "no expectation yet (learning)" : `expected ${fmt(expected)}`;
+  const who = anomaly
+    ? fired.length > 0
+      ? `${fired.join(", ")} fired`
+      : "combined score high"
+    : `${fired.join(", ")} fired, suppressed`;
+  return `${who}: observed ${fmt(v)}, ${exp} (score ${score.toFixed(3)})`;
+}
+
+/** Detector over one or several components; a single-member detector is the degenerate ensemble. */
+class ComposedDetector implements Detector {
+  private members: Component[];
+  private tracks: ScoreTrack[];
+  private suppressor: Suppressor;
+  private lastT = Number.NEGATIVE_INFINITY;
+  private readonly labelThreshold: number;
+  private readonly memberThresholds: number[];
+  private readonly memberScores: Float64Array;
+  private readonly sorted: Float64Array;
+
+  constructor(
+    readonly name: DetectorName,
+    private readonly options: DetectorOptions,
+    private readonly ens: EnsembleOptions,
+  ) {
+    this.labelThreshold = options.labelThreshold ?? DEFAULT_LABEL_THRESHOLDS[name];
+    // A member "fired" when it crossed its own label threshold (as it would running alone).
+    this.memberThresholds = ens.members.map((m) =>
+      ens.members.length === 1 ? this.labelThreshold : DEFAULT_LABEL_THRESHOLDS[m],
+    );
+    this.members = ens.members.map((m) => createMember(m, options.members?.[m]));
+    const scoring = { ...SCORING_DEFAULTS, ...options.scoring };
+    this.tracks = ens.members.map(() => new ScoreTrack(scoring));
+    this.suppressor = new Suppressor({ ...SUPPRESSION_DEFAULTS, ...options.suppression });
+    this.memberScores = new Float64Array(ens.members.length);
+    this.sorted = new Float64Array(ens.members.length);
+  }
+
+  update(t: number, v: number): DetectionResult {
+    if (!Number.isFinite(t) || !Number.isFinite(v)) {
+      return this.ignored(t, v, "timestamp or value is not a finite number");
+    }
+    if (t < this.lastT) return this.ignored(t, v, "sample is older than the previous one");
+    this.lastT = t;
+    const n = this.members.length;
+    let expected: number | null = null;
+    const fired: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const out = (this.members[i] as Component).step(t, v);
+      const s = (this.tracks[i] as ScoreTrack).score(out.surprise);
+      this.memberScores[i] = s;
+      if (expected === null && out.expected !== null && Number.isFinite(out.expected))
+        expected = out.expected;
+      if (s >= (this.memberThresholds[i] as number)) fired.push((this.members[i] as Component).name);
+    }
+    const fusedRaw = n === 1 ? (this.memberScores[0] as number) : this.fuse();
+    const score = this.suppressor.apply(Number.isFinite(fusedRaw) ? fusedRaw : 0);
+    const anomaly = score >= this.labelThreshold;
+    return {
+      t,
+      value: v,
+      score,
+      anomaly,
+      expected,
+      fired,
+      explanation: explain(anomaly, fired, v, expected, score),
+    };
+  }
+
+  /** Allocation-free: member counts are tiny, so an insertion sort into a scratch array is fastest. */
+  private fuse(): number {
+    const src = this.memberScores;
+    const s = this.sorted;
+    const n = src.length;
+    let sum = 0;
+    let wsum = 0;
+    let wtotal = 0;
+    for (let i = 0; i < n; i++) {
+      const x = src[i] as number;
+      const w = this.ens.weights[i] ?? 1;
+      sum += x;
+      wsum += w * x;
+      wtotal += w;
+      let j = i;
+      while (j > 0 && (s[j - 1] as number) < x) {
+        s[j] = s[j - 1] as number;
+        j--;
+      }
+      s[j] = x;
+    }
+    const max = s[0] ?? 0;
+    const mean = sum / Math.max(1, n);
+    switch (this.ens.mode) {
+      case "vote":
+        return s[Math.min(n, this.ens.voteK) - 1] ?? 0;
+      case "max":
+        return max;
+      case "mean":
+        return wtotal > 0 ? wsum / wtotal : mean;
+      case "fusion":
+        return this.ens.maxWeight * max + (1 - this.ens.maxWeight) * mean;
+    }
+  }
+
+  private ignored(t: number, v: number, why: string): DetectionResult {
+    return {
+      t,
+      value: v,
+      score: 0,
+      anomaly: false,
+      expected: null,
+      fired: [],
+      explanation: `ignored: ${why}`,
+      ignored: why,
+    };
+  }
+
+  snapshot(): DetectorSnapshot {
+    return {
+      kind: "novacron.detector",
+      version: 1,
+      name: this.name,
+      options: JSON.parse(JSON.stringify(this.options)) as Record<string, unknown>,
+      state: {
+        lastT: Number.isFinite(this.lastT) ? this.lastT : null,
+        members: this.members.map((m) => m.snapshot()),
+        tracks: this.tracks.map((tr) => tr.snapshot()),
+        suppressor: this.suppressor.snapshot(),
+      },
+    };
+  }
+
+  restore(snapshot: unknown): Result<void> {
+    const parsed = snapshotSchema.safeParse(snapshot);
+    if (!parsed.success)
+      return fail(`not a detector snapshot: ${parsed.error.issues[0]?.message ?? "invalid"}`, false);
+    if (parsed.data.name !== this.name)
+      return fail(`snapshot is of detector ${parsed.data.name}, not ${this.name}`, false);
+    const st = stateSchema.safeParse(parsed.data.state);
+    if (
+      !st.success ||
+      st.data.members.length !== this.members.length ||
+      st.data.tracks.length !== this.tracks.length
+    ) {
+      return fail("snapshot state does not match this detector's configuration", false);
+    }
+    try {
+      this.members.forEach((m, i) => m.restore(st.data.members[i]));
+      this.tracks.forEach((tr, i) => tr.restore(st.data.tracks[i]));
+      this.suppressor.restore(st.data.suppressor);
+    } catch (e) {
+      return fail(`snapshot state is malformed: ${(e as Error).message}`, false);
+    }
+    this.lastT = st.data.lastT ?? Number.NEGATIVE_INFINITY;
+    return ok(undefined);
+  }
+}
+
+const snapshotSchema = z.object({
+  kind: z.literal("novacron.detector"),
+  version: z.literal(1),
+  name: z.enum(["robust", "seasonal", "iforest", "lstm", "shift", "vote", "ensemble"]),
+  options: z.record(z.string(), z.unknown()),
+  state: z.unknown(),
+});
+
+const stateSchema = z.object({
+  lastT: z.number().nullable(),
+  members: z.array(z.unknown()),
+  tracks: z.array(z.unknown()),
+  suppressor: z.unknown(),
+});
+
+/** Creates a detector for one series. Unknown names are a programming error (names come from DETECTOR_NAMES). */
+export function createDetector(name: DetectorName, options: DetectorOptions = {}): Detector {
+  switch (name) {
+    case "vote":
+      return new ComposedDetector(name, options, { ...VOTE_DEFAULTS, ...options.ensemble });
+    case "ensemble":
+      return new ComposedDetector(name, options, { ...ENSEMBLE_DEFAULTS, ...options.ensemble });
+    default:
+      return new ComposedDetector(name, options, { ...ENSEMBLE_DEFAULTS, members: [name], mode: "max" });
+  }
+}
+
+/** Rebuilds a detector from `snapshot()` output (e.g. after a restart); a malformed snapshot is an error value. */
+export function restoreDetector(snapshot: unknown): Result<Detector> {
+  const parsed = snapshotSchema.safeParse(snapshot);
+  if (!parsed.success)
+    return fail(`not a detector snapshot: ${parsed.error.issues[0]?.message ?? "invalid"}`, false);
+  const d = createDetector(parsed.data.name, parsed.data.options);
+  const r = d.restore(snapshot);
+  return r.status === "ok" ? ok(d) : r;
+}
+
+export function isDetectorName(x: string): x is DetectorName {
+  return (DETECTOR_NAMES as readonly string[]).includes(x);
+}

@@ -1,0 +1,101 @@
+import { Ring, clamp01 } from "./stats.js";
+
+export interface ScoringOptions {
+  /** score = surprise / (surprise + surpriseScale): the -ln(p) surprise mapped into [0, 1) without saturating. */
+  surpriseScale: number;
+  /**
+   * Calibration against the series' own history: a surprise counts only by how much it exceeds a
+   * reference that jumps to every new surprise and then decays with this half-life (samples). A series
+   * that is often wild must do something it has not done lately to score; unlike a hard trailing window,
+   * the decay has no cliff where an old maximum expires and the same daily event scores anew. 0 disables.
+   */
+  calibrationHalfLifePoints: number;
+  /**
+   * The reference never rises above this surprise: one enormous event (or a model's warm-up transient)
+   * must not mute everything after it for several half-lives. Infinity disables the cap.
+   */
+  calibrationCap: number;
+}
+
+export const SCORING_DEFAULTS: ScoringOptions = {
+  surpriseScale: 12,
+  calibrationHalfLifePoints: 1000,
+  calibrationCap: Number.POSITIVE_INFINITY,
+};
+
+/** Turns a component's surprise stream into scores in [0, 1]; O(1) time and state. */
+export class ScoreTrack {
+  private ref = 0;
+  private readonly decay: number;
+
+  constructor(readonly opts: ScoringOptions) {
+    this.decay = opts.calibrationHalfLifePoints > 0 ? Math.pow(0.5, 1 / opts.calibrationHalfLifePoints) : 0;
+  }
+
+  /** Never NaN: warming-up components (NaN surprise) score 0. */
+  score(surprise: number): number {
+    if (Number.isNaN(surprise)) return 0;
+    let s = surprise === Number.POSITIVE_INFINITY ? Number.MAX_VALUE : Math.max(0, surprise);
+    if (this.opts.calibrationHalfLifePoints > 0) {
+      this.ref *= this.decay;
+      const excess = Math.max(0, s - this.ref);
+      if (s > this.ref) this.ref = Math.min(s, this.opts.calibrationCap);
+      s = excess;
+    }
+    return clamp01(s / (s + this.opts.surpriseScale));
+  }
+
+  snapshot(): unknown {
+    return { ref: this.ref };
+  }
+
+  restore(state: unknown): void {
+    const s = state as { ref?: unknown };
+    if (typeof s?.ref !== "number" || !(s.ref >= 0)) throw new Error("score track: bad state");
+    this.ref = s.ref;
+  }
+}
+
+export interface SuppressionOptions {
+  /** After a score, later scores that do not exceed it are damped for this many samples. 0 disables. */
+  suppressPoints: number;
+  /** Damping factor applied to a suppressed score. */
+  suppressFactor: number;
+}
+
+export const SUPPRESSION_DEFAULTS: SuppressionOptions = { suppressPoints: 200, suppressFactor: 0.5 };
+
+/**
+ * Suppression after a firing that does not depend on where the alert threshold is set: a score is
+ * passed through only if it beats every raw score of the last `suppressPoints` samples; otherwise it is
+ * damped. At any threshold, a burst of high scores thus alerts once, at its start.
+ */
+export class Suppressor {
+  private recent: Ring;
+
+  constructor(readonly opts: SuppressionOptions) {
+    this.recent = new Ring(Math.max(1, opts.suppressPoints));
+  }
+
+  apply(score: number): number {
+    if (this.opts.suppressPoints <= 0) return score;
+    let max = 0;
+    const n = this.recent.length;
+    for (let i = 0; i < n; i++) {
+      const x = this.recent.at(i);
+      if (x > max) max = x;
+    }
+    this.recent.push(score);
+    return score > max ? score : score * this.opts.suppressFactor;
+  }
+
+  snapshot(): unknown {
+    return { recent: this.recent.toArray() };
+  }
+
+  restore(state: unknown): void {
+    const s = state as { recent?: unknown };
+    if (!Array.isArray(s?.recent)) throw new Error("suppressor: bad state");
+    this.recent.load(s.recent as number[]);
+  }
+}
