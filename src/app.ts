@@ -3,6 +3,13 @@ import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import { ConfigError, type Config } from "./config/index.js";
+import {
+  ChaosEngine,
+  ChaosState,
+  createChaosMetrics,
+  incidentListWatcher,
+  registerChaosRoutes,
+} from "./chaos/index.js";
 import { createLogger, systemClock, type Clock, type Logger } from "./core/index.js";
 import {
   Api,
@@ -10,6 +17,7 @@ import {
   registerCoreRoutes,
   registerIncidentRoutes,
   registerSilenceRoutes,
+  registerTelemetryRoutes,
 } from "./http/index.js";
 import {
   IncidentService,
@@ -48,6 +56,7 @@ import {
   openDatabase,
   type Database,
 } from "./storage/index.js";
+import { createTelemetry, type Telemetry } from "./ingest/index.js";
 
 export const VERSION = "0.1.0";
 
@@ -119,11 +128,13 @@ export interface App {
   readonly database: Database;
   readonly incidents: IncidentService;
   readonly notify: NotifyService;
+  readonly telemetry: Telemetry;
   readonly runbooks: RunbookService;
   readonly executor: RunbookExecutor;
   readonly api: Api;
   readonly registry: Registry;
   readonly logger: Logger;
+  readonly chaos: ChaosEngine;
   /** Listens on the configured address; resolves with the base URL. */
   listen(): Promise<string>;
   /** Stops taking requests, drains in-flight work within the grace period, closes the database. */
@@ -289,6 +300,27 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       replay.filter((r) => !r.alert.flapping).map((r) => notifyAlert(r.alert, r.incident, publicUrl)),
     );
   registerRunbookRoutes(api, { service: runbooks, executor, store: runbookStore, clock });
+  const telemetry = createTelemetry({
+    config: config.telemetry,
+    clock,
+    logger,
+    registry,
+    emit: (a) => incidents.ingest(a, "anomaly"),
+  });
+  registerTelemetryRoutes(api, { ...telemetry, requireAuth: config.auth.receivers.require_auth });
+
+  const chaos = new ChaosEngine({
+    state: new ChaosState(config.chaos.state_dir),
+    level: config.chaos.level,
+    clock,
+    logger: logger.child({ module: "chaos" }),
+    watcher: incidentListWatcher(incidents),
+    metrics: createChaosMetrics(registry),
+    watchdog: config.chaos.watchdog,
+    heartbeatIntervalMs: config.chaos.heartbeat_interval,
+    heartbeatStaleMs: config.chaos.heartbeat_stale,
+  });
+  registerChaosRoutes(api, chaos);
 
   let server: Server | undefined;
 
@@ -297,12 +329,15 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     database,
     incidents,
     notify,
+    telemetry,
     runbooks,
     executor,
     api,
     registry,
     logger,
+    chaos,
     listen() {
+      telemetry.start();
       return new Promise((resolve, reject) => {
         const s = serve(
           { fetch: api.app.fetch, hostname: config.server.host, port: config.server.port },
@@ -328,6 +363,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         : Promise.resolve();
       const drained = Promise.all([
         api.idle(),
+        telemetry.stop(),
         incidents.drain(),
         executor.close(),
         runbooks.close(),

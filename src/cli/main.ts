@@ -9,6 +9,7 @@ import { createTokenStore, openDatabase } from "../storage/index.js";
 import { apiTarget, callApi } from "./api-client.js";
 import { registerDetectCommand } from "./detect-command.js";
 import { registerNotifyCommand } from "./notify-command.js";
+import { registerChaosCommand } from "./chaos-command.js";
 import { CliExit, EXIT_OK, EXIT_USAGE, reportError } from "./output.js";
 import { registerRunbookCommand } from "./runbook-command.js";
 
@@ -56,6 +57,7 @@ export function buildProgram(): Command {
       out(`  API (OpenAPI document)   ${url}/openapi.json`);
       out(`  Alertmanager webhook     ${url}/api/v1/alerts/alertmanager`);
       out(`  Events API (PD v2 shape) ${url}/v2/enqueue`);
+      out(`  OTLP traces (HTTP)       ${url}/v1/traces`);
       out(`  Metrics                  ${url}/metrics`);
       out(`  Storage                  ${config.storage.url}`);
       if (bootstrap)
@@ -251,6 +253,7 @@ export function buildProgram(): Command {
 
   registerNotifyCommand(program, { loadConfig: (f) => loadConfig(f), configOption });
   registerDetectCommand(program);
+  registerChaosCommand(program);
   registerRunbookCommand(program);
 
   return program;

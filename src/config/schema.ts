@@ -2,6 +2,8 @@ import { z } from "zod";
 import { durationSchema } from "../core/index.js";
 import { incidentsConfigSchema } from "../incidents/index.js";
 import { notifyConfigSchema } from "../notify/index.js";
+import { telemetryConfigSchema } from "../ingest/index.js";
+import { chaosConfigSchema } from "../chaos/index.js";
 import { runbooksConfigSchema } from "../runbooks/index.js";
 
 /** Largest request body accepted by default: a 100-alert Alertmanager batch is ~100 KiB. */
@@ -76,6 +78,8 @@ export const configSchema = z
       .prefault({}),
     incidents: incidentsConfigSchema.prefault({}),
     notify: notifyConfigSchema.prefault({}),
+    telemetry: telemetryConfigSchema.prefault({}),
+    chaos: chaosConfigSchema.prefault({}),
     runbooks: runbooksConfigSchema.prefault({}),
   })
   .strict();

@@ -17,3 +17,5 @@ export {
   DEFAULT_SILENCE_DURATION_MS,
 } from "./silence-routes.js";
 export type { SilenceRouteDeps } from "./silence-routes.js";
+export { registerTelemetryRoutes } from "./telemetry-routes.js";
+export type { TelemetryRouteDeps } from "./telemetry-routes.js";

@@ -1,0 +1,307 @@
+// Chaos engine figures: proxy overhead, latency and bandwidth toxic accuracy, emergency stop time.
+// Usage: npx tsx bench/chaos.ts [--mb 256] [--samples 60]
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:http";
+import { createConnection, createServer as createNetServer, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ChaosEngine, ChaosState, experimentSchema, runAction, type Action } from "../src/chaos/index.js";
+import { finish, flag, progress, repoRoot } from "./lib.js";
+
+const MB = Number(flag("mb", "256"));
+const SAMPLES = Number(flag("samples", "60"));
+const RUNS = 3;
+const LATENCY_MS = 50;
+const RATE_KBPS = 1000;
+const BANDWIDTH_BYTES = 3_000_000;
+const STOP_FAULTS = 100;
+const GUARD_INTERVAL_MS = 200;
+const GUARD_RUNS = 5;
+
+// Upstream in its own process: streams N bytes on "N\n", echoes lines starting with "e".
+const UPSTREAM = `
+const net = require("net");
+const chunk = Buffer.alloc(65536, 97);
+net.createServer({ noDelay: true }, (s) => {
+  s.on("error", () => {});
+  s.on("data", (d) => {
+    if (d[0] === 101) return s.write(d);
+    let left = Number(d.toString().trim());
+    const pump = () => { while (left > 0) { const n = Math.min(left, chunk.length); left -= n; if (!s.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return s.once("drain", pump); } s.end(); };
+    pump();
+  });
+}).listen(0, "127.0.0.1", function () { process.stdout.write(this.address().port + "\\n"); });
+`;
+const PROXY_API = `import("${join(repoRoot, "src/chaos/index.ts")}").then(async (m) => { const a = await m.startProxyApi({}); process.stdout.write(a.url + "\\n"); });`;
+
+function startChild(args: string[]): Promise<{ child: ChildProcess; line: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout?.on("data", (d: Buffer) => {
+      out += d.toString();
+      if (out.includes("\n")) resolve({ child, line: out.trim() });
+    });
+    child.once("exit", (c) => reject(new Error(`child exited ${c}`)));
+  });
+}
+
+function download(port: number, bytes: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    let got = 0;
+    const s = createConnection({ host: "127.0.0.1", port, noDelay: true }, () => s.write(`${bytes}\n`));
+    s.on("data", (d: Buffer) => (got += d.length));
+    s.once("error", reject);
+    s.once("close", () =>
+      got === bytes ? resolve(performance.now() - t0) : reject(new Error(`got ${got} of ${bytes}`)),
+    );
+  });
+}
+
+async function rtts(port: number, n: number): Promise<number[]> {
+  const s: Socket = await new Promise((r) => {
+    const c = createConnection({ host: "127.0.0.1", port, noDelay: true }, () => r(c));
+  });
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await new Promise<void>((r) => {
+      s.once("data", () => r());
+      s.write("e ping");
+    });
+    out.push(performance.now() - t0);
+  }
+  s.destroy();
+  return out;
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+async function api(base: string, method: string, path: string, body?: unknown): Promise<unknown> {
+  const r = await fetch(base + path, {
+    method,
+    headers: { "content-type": "application/json" },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
+  return r.status === 204 ? undefined : r.json();
+}
+
+const upstream = await startChild(["-e", UPSTREAM]);
+const upPort = Number(upstream.line);
+const proxyProc = await startChild(["--import", "tsx", "-e", PROXY_API]);
+const proxyApi = proxyProc.line;
+const created = (await api(proxyApi, "POST", "/proxies", {
+  name: "bench",
+  listen: "127.0.0.1:0",
+  upstream: `127.0.0.1:${upPort}`,
+})) as { listen: string };
+const proxyPort = Number(created.listen.split(":")[1]);
+progress(`upstream :${upPort}, proxy API ${proxyApi}, proxy :${proxyPort} (each in its own process)`);
+
+// 1. Throughput: median of RUNS downloads each way.
+const bytes = MB * 1024 * 1024;
+const direct: number[] = [];
+const proxied: number[] = [];
+for (let i = 0; i < RUNS; i++) {
+  direct.push(bytes / (await download(upPort, bytes)));
+  proxied.push(bytes / (await download(proxyPort, bytes)));
+}
+const directMBps = (median(direct) * 1000) / 1048576;
+const proxiedMBps = (median(proxied) * 1000) / 1048576;
+progress(
+  `throughput: direct ${directMBps.toFixed(0)} MB/s, through the proxy ${proxiedMBps.toFixed(0)} MB/s`,
+);
+
+// 2. Latency toxic accuracy: added round-trip time versus the clean proxy.
+const clean = await rtts(proxyPort, SAMPLES);
+await api(proxyApi, "POST", "/proxies/bench/toxics", {
+  name: "lat",
+  type: "latency",
+  stream: "downstream",
+  attributes: { latency: LATENCY_MS },
+});
+const slow = await rtts(proxyPort, SAMPLES);
+await api(proxyApi, "DELETE", "/proxies/bench/toxics/lat");
+const added = mean(slow) - mean(clean);
+progress(
+  `latency: requested ${LATENCY_MS} ms, added ${added.toFixed(2)} ms (clean RTT ${mean(clean).toFixed(3)} ms)`,
+);
+
+// 3. Bandwidth toxic accuracy.
+await api(proxyApi, "POST", "/proxies/bench/toxics", {
+  name: "bw",
+  type: "bandwidth",
+  stream: "downstream",
+  attributes: { rate: RATE_KBPS },
+});
+const bwMs = await download(proxyPort, BANDWIDTH_BYTES);
+await api(proxyApi, "DELETE", "/proxies/bench/toxics/bw");
+const measuredKBps = BANDWIDTH_BYTES / bwMs; // bytes per ms == KB/s
+progress(`bandwidth: requested ${RATE_KBPS} KB/s, measured ${measuredKBps.toFixed(1)} KB/s`);
+
+// 4. Emergency stop with 100 active faults: half toxics on the proxy, half paused processes.
+const dir = await mkdtemp(join(tmpdir(), "novasre-bench-chaos-"));
+const engine = new ChaosEngine({ state: new ChaosState(dir), level: "dev", watchdog: false });
+const sleepers: ChildProcess[] = [];
+for (let i = 0; i < STOP_FAULTS; i++) {
+  let apply: Action;
+  let revert: Action;
+  if (i % 2 === 0) {
+    const url = `${proxyApi}/proxies/bench/toxics`;
+    apply = {
+      kind: "http",
+      method: "POST",
+      url,
+      body: { name: `t${i}`, type: "latency", attributes: { latency: 10 } },
+    };
+    revert = { kind: "http", method: "DELETE", url: `${url}/t${i}` };
+  } else {
+    const c = spawn("sleep", ["600"], { stdio: "ignore" });
+    sleepers.push(c);
+    await new Promise((r) => c.once("spawn", r));
+    apply = { kind: "signal", pid: c.pid as number, signal: "SIGSTOP" };
+    revert = { kind: "signal", pid: c.pid as number, signal: "SIGCONT" };
+  }
+  engine.state.ledger.record({
+    id: `flt_${i}`,
+    runId: "bench",
+    fault: `f${i}`,
+    target: "bench",
+    revert: [revert],
+    appliedAt: Date.now(),
+    pid: process.pid,
+  });
+  const r = await runAction(apply);
+  if (r.status === "error") throw new Error(r.error);
+}
+const state = (pid: number) => {
+  const s = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return s.slice(s.lastIndexOf(")") + 2, s.lastIndexOf(")") + 3);
+};
+// SIGSTOP is delivered asynchronously: wait until every target shows as stopped before timing the stop.
+for (let i = 0; i < 100 && sleepers.some((c) => state(c.pid as number) !== "T"); i++)
+  await new Promise((r) => setTimeout(r, 10));
+const before = ((await api(proxyApi, "GET", "/proxies/bench/toxics")) as unknown[]).length;
+const paused = sleepers.filter((c) => state(c.pid as number) === "T").length;
+const active = engine.state.ledger.pending().length;
+const stop = await engine.emergencyStop("bench", "bench");
+const leftToxics = ((await api(proxyApi, "GET", "/proxies/bench/toxics")) as unknown[]).length;
+const leftPaused = sleepers.filter((c) => state(c.pid as number) === "T").length;
+progress(
+  `emergency stop: ${before} toxics + ${paused} paused processes reverted in ${stop.ms.toFixed(1)} ms (left: ${leftToxics} toxics, ${leftPaused} paused)`,
+);
+if (leftToxics || leftPaused) throw new Error("emergency stop left faults active");
+
+engine.clearStop();
+// 5. Auto-abort: a guard at a 200 ms interval breaches as soon as the fault is applied (HTTP 500s);
+// time from the fault's apply to the end of its revert.
+const web = createServer((_q, r) => r.end("ok"));
+const webPort: number = await new Promise((r) =>
+  web.listen(0, "127.0.0.1", () => r((web.address() as { port: number }).port)),
+);
+const guardTimes: number[] = [];
+for (let i = 0; i < GUARD_RUNS; i++) {
+  const gport = await new Promise<number>((r) => {
+    const s = createNetServer().listen(0, "127.0.0.1", () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => r(p));
+    });
+  });
+  const j = await engine.run(
+    experimentSchema.parse({
+      title: "guard",
+      proxies: [{ name: "g", listen: `127.0.0.1:${gport}`, upstream: `127.0.0.1:${webPort}`, mode: "http" }],
+      guards: {
+        interval: GUARD_INTERVAL_MS,
+        probes: [{ name: "ok", http: { url: `http://127.0.0.1:${gport}/`, timeout: 150 } }],
+      },
+      method: [
+        {
+          fault: {
+            name: "errors",
+            type: "toxic",
+            proxy: "g",
+            toxic: { type: "http_status", attributes: { status: 500 } },
+          },
+        },
+        { wait: "10s" },
+      ],
+      recovery_timeout: 0,
+    }),
+  );
+  const applied = j.run.find((x) => x.type === "fault");
+  const reverted = j.run.find((x) => x.type === "revert");
+  if (j.status !== "aborted" || !applied || !reverted) throw new Error(`guard run ended ${j.status}`);
+  guardTimes.push(reverted.end - applied.end);
+}
+// 6. Stop by flag: `touch <state_dir>/STOP` while an experiment runs; time until its fault is gone.
+const fport = await new Promise<number>((r) => {
+  const s = createNetServer().listen(0, "127.0.0.1", () => {
+    const p = (s.address() as { port: number }).port;
+    s.close(() => r(p));
+  });
+});
+const flagRun = engine.run(
+  experimentSchema.parse({
+    title: "flag",
+    proxies: [{ name: "f", listen: `127.0.0.1:${fport}`, upstream: `127.0.0.1:${webPort}`, mode: "http" }],
+    method: [
+      {
+        fault: {
+          name: "errors",
+          type: "toxic",
+          proxy: "f",
+          toxic: { type: "http_status", attributes: { status: 500 } },
+        },
+      },
+      { wait: "30s" },
+    ],
+    recovery_timeout: 0,
+  }),
+);
+const statusOf = () =>
+  fetch(`http://127.0.0.1:${fport}/`).then(
+    (r) => r.status,
+    () => 0,
+  );
+while ((await statusOf()) !== 500) await new Promise((r) => setTimeout(r, 20));
+const flagT0 = performance.now();
+writeFileSync(join(dir, "STOP"), "");
+while ((await statusOf()) === 500) await new Promise((r) => setTimeout(r, 5));
+const flagStopMs = performance.now() - flagT0;
+await flagRun;
+engine.clearStop();
+progress(`stop flag: fault reverted ${flagStopMs.toFixed(1)} ms after touching STOP`);
+web.close();
+progress(
+  `auto-abort: guard interval ${GUARD_INTERVAL_MS} ms, fault applied to reverted ${guardTimes.join(", ")} ms`,
+);
+
+for (const c of sleepers) c.kill("SIGKILL");
+upstream.child.kill("SIGKILL");
+proxyProc.child.kill("SIGKILL");
+await rm(dir, { recursive: true, force: true });
+
+finish("chaos", {
+  proxy_throughput_ratio: Number((proxiedMBps / directMBps).toFixed(3)),
+  direct_mb_per_s: Math.round(directMBps),
+  proxy_mb_per_s: Math.round(proxiedMBps),
+  latency_requested_ms: LATENCY_MS,
+  latency_added_ms: Number(added.toFixed(2)),
+  latency_mean_error_ms: Number(Math.abs(added - LATENCY_MS).toFixed(2)),
+  bandwidth_requested_kb_per_s: RATE_KBPS,
+  bandwidth_measured_kb_per_s: Number(measuredKBps.toFixed(1)),
+  bandwidth_error_pct: Number(((Math.abs(measuredKBps - RATE_KBPS) / RATE_KBPS) * 100).toFixed(2)),
+  emergency_stop_faults: active,
+  emergency_stop_ms: Number(stop.ms.toFixed(1)),
+  emergency_stop_flag_ms: Number(flagStopMs.toFixed(1)),
+  guard_interval_ms: GUARD_INTERVAL_MS,
+  guard_abort_ms_max: Math.max(...guardTimes),
+  guard_abort_ms_mean: Math.round(mean(guardTimes)),
+});
+process.exit(0);
