@@ -10,6 +10,7 @@ import { apiTarget, callApi } from "./api-client.js";
 import { registerDetectCommand } from "./detect-command.js";
 import { registerNotifyCommand } from "./notify-command.js";
 import { registerChaosCommand } from "./chaos-command.js";
+import { registerShopCommand } from "./shop-command.js";
 import { CliExit, EXIT_OK, EXIT_USAGE, reportError } from "./output.js";
 import { registerRunbookCommand } from "./runbook-command.js";
 
@@ -254,6 +255,7 @@ export function buildProgram(): Command {
   registerNotifyCommand(program, { loadConfig: (f) => loadConfig(f), configOption });
   registerDetectCommand(program);
   registerChaosCommand(program);
+  registerShopCommand(program);
   registerRunbookCommand(program);
 
   return program;

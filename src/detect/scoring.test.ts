@@ -53,3 +53,23 @@ describe("scores", () => {
     }
   });
 });
+
+describe("Suppressor window maximum", () => {
+  it("matches a brute-force scan of the last suppressPoints raw scores, also after a restore", () => {
+    const rng = new Rng(3);
+    const n = 7;
+    let sup = new Suppressor({ suppressPoints: n, suppressFactor: 0.5 });
+    const raw: number[] = [];
+    for (let i = 0; i < 400; i++) {
+      const x = rng.next() < 0.3 ? 0 : Math.round(rng.next() * 10) / 10; // ties and zeros
+      const max = Math.max(0, ...raw.slice(-n));
+      expect(sup.apply(x)).toBe(x > max ? x : x * 0.5);
+      raw.push(x);
+      if (i === 200) {
+        const again = new Suppressor({ suppressPoints: n, suppressFactor: 0.5 });
+        again.restore(JSON.parse(JSON.stringify(sup.snapshot())));
+        sup = again;
+      }
+    }
+  });
+});

@@ -63,7 +63,7 @@ export interface SuppressionOptions {
   suppressFactor: number;
 }
 
-export const SUPPRESSION_DEFAULTS: SuppressionOptions = { suppressPoints: 200, suppressFactor: 0.5 };
+export const SUPPRESSION_DEFAULTS: SuppressionOptions = { suppressPoints: 100, suppressFactor: 0.5 };
 
 /**
  * Suppression after a firing that does not depend on where the alert threshold is set: a score is
@@ -72,20 +72,49 @@ export const SUPPRESSION_DEFAULTS: SuppressionOptions = { suppressPoints: 200, s
  */
 export class Suppressor {
   private recent: Ring;
+  /** Monotonic deque (values decreasing) of the window's candidates for its maximum: O(1) amortised. */
+  private readonly dqVal: Float64Array;
+  private readonly dqSeq: Float64Array;
+  private dqHead = 0;
+  private dqLen = 0;
+  private seq = 0;
 
   constructor(readonly opts: SuppressionOptions) {
-    this.recent = new Ring(Math.max(1, opts.suppressPoints));
+    const cap = Math.max(1, opts.suppressPoints);
+    this.recent = new Ring(cap);
+    this.dqVal = new Float64Array(cap);
+    this.dqSeq = new Float64Array(cap);
+  }
+
+  private windowMax(): number {
+    const cap = this.recent.capacity;
+    // Drop candidates that left the window of the last `cap` pushes.
+    while (this.dqLen > 0 && (this.dqSeq[this.dqHead] as number) <= this.seq - cap) {
+      this.dqHead = (this.dqHead + 1) % cap;
+      this.dqLen--;
+    }
+    return this.dqLen > 0 ? Math.max(0, this.dqVal[this.dqHead] as number) : 0;
+  }
+
+  private push(x: number): void {
+    const cap = this.recent.capacity;
+    this.recent.push(x);
+    this.seq++;
+    while (this.dqLen > 0 && (this.dqVal[(this.dqHead + this.dqLen - 1) % cap] as number) <= x) this.dqLen--;
+    if (this.dqLen === cap) {
+      this.dqHead = (this.dqHead + 1) % cap;
+      this.dqLen--;
+    }
+    const tail = (this.dqHead + this.dqLen) % cap;
+    this.dqVal[tail] = x;
+    this.dqSeq[tail] = this.seq;
+    this.dqLen++;
   }
 
   apply(score: number): number {
     if (this.opts.suppressPoints <= 0) return score;
-    let max = 0;
-    const n = this.recent.length;
-    for (let i = 0; i < n; i++) {
-      const x = this.recent.at(i);
-      if (x > max) max = x;
-    }
-    this.recent.push(score);
+    const max = this.windowMax();
+    this.push(score);
     return score > max ? score : score * this.opts.suppressFactor;
   }
 
@@ -95,7 +124,13 @@ export class Suppressor {
 
   restore(state: unknown): void {
     const s = state as { recent?: unknown };
-    if (!Array.isArray(s?.recent)) throw new Error("suppressor: bad state");
-    this.recent.load(s.recent as number[]);
+    if (!Array.isArray(s?.recent) || !s.recent.every((x) => typeof x === "number"))
+      throw new Error("suppressor: bad state");
+    const values = s.recent.slice(-this.recent.capacity);
+    this.recent.clear();
+    this.dqHead = 0;
+    this.dqLen = 0;
+    this.seq = 0;
+    for (const x of values) this.push(x);
   }
 }

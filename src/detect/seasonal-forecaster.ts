@@ -39,6 +39,26 @@ export interface Forecast {
 }
 
 /**
+ * Writes sin(j a), cos(j a) for j = 1..order from out[k] on, by the angle-addition recurrence (two trig
+ * calls per seasonality instead of two per harmonic); returns the next index.
+ */
+function harmonics(out: Float64Array, k: number, a: number, order: number): number {
+  if (order <= 0) return k;
+  const s1 = Math.sin(a);
+  const c1 = Math.cos(a);
+  let s = s1;
+  let c = c1;
+  for (let j = 1; j <= order; j++) {
+    out[k++] = s;
+    out[k++] = c;
+    const sn = s * c1 + c * s1;
+    c = c * c1 - s * s1;
+    s = sn;
+  }
+  return k;
+}
+
+/**
  * Prophet-style additive model y = a + b*days + daily Fourier + weekly Fourier, fitted by ridge least
  * squares on the last `windowPoints` samples. The normal equations are kept as running sums (add the new
  * sample, subtract the evicted one), so a refit costs O(p^3) with p = 2 + 2*(daily+weekly) terms,
@@ -73,22 +93,17 @@ export class SeasonalForecaster implements Component {
     out[0] = 1;
     out[1] = (t - this.anchor) / MS_PER_DAY;
     let k = 2;
-    const pd = (2 * Math.PI * (t % MS_PER_DAY)) / MS_PER_DAY;
-    for (let j = 1; j <= this.opts.dailyOrder; j++) {
-      out[k++] = Math.sin(j * pd);
-      out[k++] = Math.cos(j * pd);
-    }
-    const pw = (2 * Math.PI * (t % MS_PER_WEEK)) / MS_PER_WEEK;
-    for (let j = 1; j <= this.opts.weeklyOrder; j++) {
-      out[k++] = Math.sin(j * pw);
-      out[k++] = Math.cos(j * pw);
-    }
+    k = harmonics(out, k, (2 * Math.PI * (t % MS_PER_DAY)) / MS_PER_DAY, this.opts.dailyOrder);
+    harmonics(out, k, (2 * Math.PI * (t % MS_PER_WEEK)) / MS_PER_WEEK, this.opts.weeklyOrder);
   }
 
   private accumulate(t: number, v: number, sign: number): void {
+    this.features(t, this.x);
+    this.accumulateX(this.x, v, sign);
+  }
+
+  private accumulateX(x: Float64Array, v: number, sign: number): void {
     const p = this.p;
-    const x = this.x;
-    this.features(t, x);
     for (let i = 0; i < p; i++) {
       const xi = (x[i] as number) * sign;
       this.xty[i] = (this.xty[i] as number) + xi * v;
@@ -184,8 +199,11 @@ export class SeasonalForecaster implements Component {
   step(t: number, v: number): ComponentOutput {
     if (Number.isNaN(this.anchor)) this.anchor = t;
     let out: ComponentOutput = { surprise: Number.NaN, expected: null };
+    // predict() leaves t's features in this.x; the sample's own accumulation reuses them.
+    let haveX = false;
     if (this.beta !== null) {
       const yhat = this.predict(t);
+      haveX = true;
       if (Number.isFinite(yhat)) {
         const r = v - yhat;
         if (this.resid.length >= 30)
@@ -195,7 +213,8 @@ export class SeasonalForecaster implements Component {
     }
     const evictedT = this.ts.push(t);
     const evictedV = this.vs.push(v);
-    this.accumulate(t, v, 1);
+    if (haveX) this.accumulateX(this.x, v, 1);
+    else this.accumulate(t, v, 1);
     if (evictedT !== undefined && evictedV !== undefined) this.accumulate(evictedT, evictedV, -1);
     this.sinceRecompute++;
     if (this.sinceRecompute >= this.opts.windowPoints) {

@@ -92,9 +92,17 @@ export class SortedWindow {
   push(x: number): void {
     const old = this.ring.push(x);
     if (old !== undefined) {
+      // Full window: remove old and insert x with one block move, of only the values between them.
       const i = this.lowerBound(old);
-      this.sorted.copyWithin(i, i + 1, this.n);
-      this.n--;
+      const j = this.lowerBound(x);
+      if (j <= i) {
+        this.sorted.copyWithin(j + 1, j, i);
+        this.sorted[j] = x;
+      } else {
+        this.sorted.copyWithin(i, i + 1, j);
+        this.sorted[j - 1] = x;
+      }
+      return;
     }
     const j = this.lowerBound(x);
     this.sorted.copyWithin(j + 1, j, this.n);

@@ -1,6 +1,7 @@
 import type { Result } from "../core/index.js";
 
-export type DetectorName = "robust" | "seasonal" | "iforest" | "lstm" | "shift" | "vote" | "ensemble";
+export type DetectorName =
+  "robust" | "seasonal" | "iforest" | "lstm" | "shift" | "context" | "vote" | "ensemble";
 
 /** What a detector says about one sample. */
 export interface DetectionResult {
