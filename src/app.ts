@@ -34,10 +34,22 @@ import {
   type IncidentRef,
   type NotifyAlert,
 } from "./notify/index.js";
+import { LocalProcessProvider } from "./providers/index.js";
+import {
+  RunbookExecutor,
+  RunbookService,
+  builtinRunbookDir,
+  createRunbookMetrics,
+  createSecretSource,
+  loadLibrary,
+  registerRunbookRoutes,
+  type Execution,
+} from "./runbooks/index.js";
 import {
   createChannelRefStore,
   createIncidentStore,
   createOutboxStore,
+  createRunbookStore,
   createSettingsStore,
   createSilenceStore,
   createTokenStore,
@@ -118,6 +130,8 @@ export interface App {
   readonly incidents: IncidentService;
   readonly notify: NotifyService;
   readonly telemetry: Telemetry;
+  readonly runbooks: RunbookService;
+  readonly executor: RunbookExecutor;
   readonly api: Api;
   readonly registry: Registry;
   readonly logger: Logger;
@@ -208,6 +222,51 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const refreshSilences = async () =>
     notify.setSilences(await silences.list(clock.now(), RECENT_SILENCES_MS));
 
+  // Runbooks: the one executor every change passes through (see docs/runbooks.md).
+  const runbookStore = createRunbookStore(database.db);
+  const localProcesses = new LocalProcessProvider(config.runbooks.processes);
+  const rbLogger = logger.child({ module: "runbooks" });
+  const rbMetrics = createRunbookMetrics(registry);
+  const library = await loadLibrary([
+    ...(config.runbooks.builtin ? [builtinRunbookDir()] : []),
+    ...config.runbooks.dirs,
+  ]);
+  for (const err of library.errors) rbLogger.error({ problems: err.format() }, "runbook file skipped");
+  // The service is built after the executor it wraps; the executor's hook reaches it through this.
+  const hooks: { finished?: (e: Execution) => void } = {};
+  // Pages a human (storm breaker, failed verification, interrupted execution). Logged for now; the
+  // notify module should deliver these (see docs/runbooks.md, "Known gaps").
+  const pageHuman = (ev: { kind: string; message: string; executionId: string | null }) =>
+    rbLogger.warn({ kind: ev.kind, execution: ev.executionId }, ev.message);
+  const executor = new RunbookExecutor({
+    store: runbookStore,
+    settings: createSettingsStore(database.db),
+    clock,
+    logger: rbLogger,
+    config: config.runbooks,
+    secrets: createSecretSource(env),
+    providers: [localProcesses],
+    env,
+    notify: pageHuman,
+    metrics: rbMetrics,
+    onFinished: (e) => hooks.finished?.(e),
+  });
+  const runbooks = new RunbookService({
+    executor,
+    store: runbookStore,
+    library: library.runbooks,
+    incidents,
+    clock,
+    logger: rbLogger,
+    shadow: config.runbooks.shadow,
+    notify: pageHuman,
+    metrics: rbMetrics,
+  });
+  hooks.finished = (e) => runbooks.finished(e);
+  const recovered = await executor.recover();
+  if (recovered.resumed + recovered.rolledBack + recovered.interrupted + recovered.waiting > 0)
+    rbLogger.info(recovered, "runbook executions recovered");
+
   let closing = false;
   const hmacEnv = config.auth.receivers.hmac_secret_env;
   const coreDeps = {
@@ -241,6 +300,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     await notify.ingest(
       replay.filter((r) => !r.alert.flapping).map((r) => notifyAlert(r.alert, r.incident, publicUrl)),
     );
+  registerRunbookRoutes(api, { service: runbooks, executor, store: runbookStore, clock });
   const telemetry = createTelemetry({
     config: config.telemetry,
     clock,
@@ -284,6 +344,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     incidents,
     notify,
     telemetry,
+    runbooks,
+    executor,
     api,
     registry,
     logger,
@@ -313,7 +375,14 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
             server?.closeIdleConnections();
           })
         : Promise.resolve();
-      const drained = Promise.all([api.idle(), telemetry.stop(), incidents.drain(), stopped]);
+      const drained = Promise.all([
+        api.idle(),
+        telemetry.stop(),
+        incidents.drain(),
+        executor.close(),
+        runbooks.close(),
+        stopped,
+      ]);
       let timer: NodeJS.Timeout | undefined;
       const timedOut = await Promise.race([
         drained.then(() => false),
@@ -324,6 +393,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         logger.warn({ graceMs: grace }, "shutdown grace period ended with work in flight");
         server?.closeAllConnections();
       }
+      await localProcesses.close();
       await notify.stop();
       for (const ch of channels.value.values()) await ch.close?.();
       await database.close();

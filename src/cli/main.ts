@@ -12,6 +12,7 @@ import { registerNotifyCommand } from "./notify-command.js";
 import { registerChaosCommand } from "./chaos-command.js";
 import { registerShopCommand } from "./shop-command.js";
 import { CliExit, EXIT_OK, EXIT_USAGE, reportError } from "./output.js";
+import { registerRunbookCommand } from "./runbook-command.js";
 
 const out = (s: string): void => {
   process.stdout.write(s.endsWith("\n") ? s : `${s}\n`);
@@ -255,6 +256,7 @@ export function buildProgram(): Command {
   registerDetectCommand(program);
   registerChaosCommand(program);
   registerShopCommand(program);
+  registerRunbookCommand(program);
 
   return program;
 }

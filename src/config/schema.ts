@@ -4,6 +4,7 @@ import { incidentsConfigSchema } from "../incidents/index.js";
 import { notifyConfigSchema } from "../notify/index.js";
 import { telemetryConfigSchema } from "../ingest/index.js";
 import { chaosConfigSchema } from "../chaos/index.js";
+import { runbooksConfigSchema } from "../runbooks/index.js";
 
 /** Largest request body accepted by default: a 100-alert Alertmanager batch is ~100 KiB. */
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
@@ -79,6 +80,7 @@ export const configSchema = z
     notify: notifyConfigSchema.prefault({}),
     telemetry: telemetryConfigSchema.prefault({}),
     chaos: chaosConfigSchema.prefault({}),
+    runbooks: runbooksConfigSchema.prefault({}),
   })
   .strict();
 

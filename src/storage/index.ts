@@ -7,3 +7,4 @@ export { createSettingsStore } from "./settings-store.js";
 export type { SettingsStore } from "./settings-store.js";
 export { createOutboxStore, createChannelRefStore } from "./outbox-store.js";
 export { createSilenceStore } from "./silence-store.js";
+export { createRunbookStore } from "./runbook-store.js";

@@ -1,4 +1,4 @@
-import { type Kysely, type Migration, type MigrationProvider } from "kysely";
+import { type ColumnDefinitionBuilder, type Kysely, type Migration, type MigrationProvider } from "kysely";
 
 /**
  * Migrations live in code (not files found at run time) so the built package carries them and both
@@ -142,6 +142,94 @@ function migrations(dialect: SqlDialect): Record<string, Migration> {
           .addColumn("key", "text", (c) => c.primaryKey())
           .addColumn("value", "text", (c) => c.notNull())
           .addColumn("updated_at", "bigint", (c) => c.notNull())
+          .execute();
+      },
+    },
+    "0002_runbooks": {
+      async up(db: Kysely<unknown>) {
+        const autoId = (c: ColumnDefinitionBuilder) =>
+          dialect === "postgres"
+            ? c.primaryKey().generatedByDefaultAsIdentity()
+            : c.primaryKey().autoIncrement();
+        await db.schema
+          .createTable("runbook_executions")
+          .addColumn("id", "text", (c) => c.primaryKey())
+          .addColumn("runbook_name", "text", (c) => c.notNull())
+          .addColumn("runbook_hash", "text", (c) => c.notNull())
+          .addColumn("runbook", "text", (c) => c.notNull())
+          .addColumn("base_dir", "text")
+          .addColumn("params", "text", (c) => c.notNull())
+          .addColumn("target", "text")
+          .addColumn("mode", "text", (c) => c.notNull())
+          .addColumn("status", "text", (c) => c.notNull())
+          .addColumn("cursor", "integer", (c) => c.notNull())
+          .addColumn("steps_run", "integer", (c) => c.notNull())
+          .addColumn("results", "text", (c) => c.notNull())
+          .addColumn("rollback_stack", "text", (c) => c.notNull())
+          .addColumn("in_flight", "text")
+          .addColumn("waiting", "text")
+          .addColumn("plan_hash", "text", (c) => c.notNull())
+          .addColumn("incident_id", "text")
+          .addColumn("incident_labels", "text", (c) => c.notNull())
+          .addColumn("requested_by", "text", (c) => c.notNull())
+          .addColumn("reason", "text", (c) => c.notNull())
+          .addColumn("error", "text")
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .addColumn("updated_at", "bigint", (c) => c.notNull())
+          .addColumn("finished_at", "bigint")
+          .addColumn("lease_owner", "text")
+          .addColumn("lease_until", "bigint", (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex("runbook_exec_status")
+          .on("runbook_executions")
+          .columns(["status", "lease_until"])
+          .execute();
+        await db.schema
+          .createIndex("runbook_exec_name")
+          .on("runbook_executions")
+          .columns(["runbook_name", "created_at"])
+          .execute();
+        await db.schema
+          .createIndex("runbook_exec_created")
+          .on("runbook_executions")
+          .column("created_at")
+          .execute();
+        await db.schema
+          .createIndex("runbook_exec_target")
+          .on("runbook_executions")
+          .columns(["target", "finished_at"])
+          .execute();
+        await db.schema
+          .createTable("runbook_audit")
+          .addColumn("id", "integer", autoId)
+          .addColumn("execution_id", "text")
+          .addColumn("at", "bigint", (c) => c.notNull())
+          .addColumn("actor", "text", (c) => c.notNull())
+          .addColumn("event", "text", (c) => c.notNull())
+          .addColumn("step_id", "text")
+          .addColumn("attempt", "integer")
+          .addColumn("data", "text", (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex("runbook_audit_exec")
+          .on("runbook_audit")
+          .columns(["execution_id", "id"])
+          .execute();
+        await db.schema
+          .createTable("runbook_outcomes")
+          .addColumn("id", "integer", autoId)
+          .addColumn("signature", "text", (c) => c.notNull())
+          .addColumn("runbook", "text", (c) => c.notNull())
+          .addColumn("incident_id", "text", (c) => c.notNull())
+          .addColumn("execution_id", "text", (c) => c.notNull())
+          .addColumn("success", "integer", (c) => c.notNull())
+          .addColumn("at", "bigint", (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex("runbook_outcomes_sig")
+          .on("runbook_outcomes")
+          .columns(["signature", "at"])
           .execute();
       },
     },

@@ -96,4 +96,51 @@ export interface Tables {
     value: string;
     updated_at: number;
   };
+  runbook_executions: {
+    id: string;
+    runbook_name: string;
+    runbook_hash: string;
+    runbook: string;
+    base_dir: string | null;
+    params: string;
+    target: string | null;
+    mode: string;
+    status: string;
+    cursor: number;
+    steps_run: number;
+    results: string;
+    rollback_stack: string;
+    in_flight: string | null;
+    waiting: string | null;
+    plan_hash: string;
+    incident_id: string | null;
+    incident_labels: string;
+    requested_by: string;
+    reason: string;
+    error: string | null;
+    created_at: number;
+    updated_at: number;
+    finished_at: number | null;
+    lease_owner: string | null;
+    lease_until: number;
+  };
+  runbook_audit: {
+    id: Generated<number>;
+    execution_id: string | null;
+    at: number;
+    actor: string;
+    event: string;
+    step_id: string | null;
+    attempt: number | null;
+    data: string;
+  };
+  runbook_outcomes: {
+    id: Generated<number>;
+    signature: string;
+    runbook: string;
+    incident_id: string;
+    execution_id: string;
+    success: number;
+    at: number;
+  };
 }
