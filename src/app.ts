@@ -240,7 +240,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     rbLogger.warn({ kind: ev.kind, execution: ev.executionId }, ev.message);
   const executor = new RunbookExecutor({
     store: runbookStore,
-    settings: createSettingsStore(database.db),
+    settings,
     clock,
     logger: rbLogger,
     config: config.runbooks,

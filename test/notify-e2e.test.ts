@@ -153,6 +153,15 @@ describe("alerts to people, end to end", () => {
     };
     expect(list.silences.map((s) => s.state)).toEqual(["active"]);
     expect((await req("DELETE", `/api/v1/silences/${list.silences[0]!.id}`)).status).toBe(200);
+    const expired = await waitFor("expiry on the timeline", async () => {
+      const tl = (
+        (await (await req("GET", `/api/v1/incidents/${id}`)).json()) as {
+          timeline: { kind: string; data: { silenceId?: string } }[];
+        }
+      ).timeline;
+      return tl.find((e) => e.kind === "silence_expired");
+    });
+    expect(expired.data.silenceId).toBe(list.silences[0]!.id);
     expect((await req("DELETE", `/api/v1/silences/${list.silences[0]!.id}`)).status).toBe(404);
   });
 
