@@ -10,7 +10,7 @@ import {
   incidentListWatcher,
   registerChaosRoutes,
 } from "./chaos/index.js";
-import { createLogger, systemClock, type Clock, type Logger } from "./core/index.js";
+import { createLogger, matchesAll, systemClock, type Clock, type Logger } from "./core/index.js";
 import {
   Api,
   RECENT_SILENCES_MS,
@@ -301,16 +301,20 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       replay.filter((r) => !r.alert.flapping).map((r) => notifyAlert(r.alert, r.incident, publicUrl)),
     );
   registerRunbookRoutes(api, { service: runbooks, executor, store: runbookStore, clock });
+  let watched = 0;
   const telemetry = createTelemetry({
     config: config.telemetry,
     clock,
     logger,
     registry,
     emit: (a) => incidents.ingest(a, "anomaly"),
-    // Every watched series gets its own streaming ensemble (a few hundred KB of state at most, bounded
-    // by telemetry.series.max_series); its NAB figures are in docs/detection.md.
-    detectorFactory: () => {
-      const d = createDetector("ensemble");
+    // Series chosen by `detection.watch` get a streaming detector each (NAB figures in docs/detection.md),
+    // up to `detection.max_series`.
+    detectorFactory: (labels) => {
+      if (watched >= config.detection.max_series) return undefined;
+      if (!config.detection.watch.some((w) => matchesAll(w.matchers, labels))) return undefined;
+      watched++;
+      const d = createDetector(config.detection.detector);
       return {
         update: (t, v) => {
           const r = d.update(t, v);

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { durationSchema } from "../core/index.js";
+import { detectionConfigSchema } from "../detect/index.js";
 import { incidentsConfigSchema } from "../incidents/index.js";
 import { notifyConfigSchema } from "../notify/index.js";
 import { telemetryConfigSchema } from "../ingest/index.js";
@@ -77,6 +78,7 @@ export const configSchema = z
       .strict()
       .prefault({}),
     incidents: incidentsConfigSchema.prefault({}),
+    detection: detectionConfigSchema.prefault({}),
     notify: notifyConfigSchema.prefault({}),
     telemetry: telemetryConfigSchema.prefault({}),
     chaos: chaosConfigSchema.prefault({}),

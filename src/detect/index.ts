@@ -26,3 +26,5 @@ export {
   NAB_PROFILE_NAMES,
 } from "./nab-scorer.js";
 export type { NabPreparedFile, NabProfileName, NabScores, NabWindow } from "./nab-scorer.js";
+export { detectionConfigSchema, DEFAULT_MAX_WATCHED_SERIES } from "./detection-config.js";
+export type { DetectionConfig } from "./detection-config.js";

@@ -1,0 +1,29 @@
+import { z } from "zod";
+import { matcherSchema } from "../core/index.js";
+import { DETECTOR_NAMES } from "./detector.js";
+
+/**
+ * Live series watched by a detector at most. Each ensemble keeps up to a few hundred KB of state, so
+ * watching every scraped series (200,000 in bench:scrape) is not affordable; choose them with selectors.
+ */
+export const DEFAULT_MAX_WATCHED_SERIES = 2000;
+
+export const detectionConfigSchema = z
+  .object({
+    detector: z.enum(DETECTOR_NAMES).default("ensemble").describe("the detector each watched series gets"),
+    watch: z
+      .array(z.object({ matchers: z.array(matcherSchema).min(1) }).strict())
+      .prefault([{ matchers: ['__name__=~"trace_.*"'] }])
+      .describe(
+        'series selectors (any may match), e.g. {matchers: [__name__="http_request_duration_seconds_sum"]}; default: the RED series derived from traces',
+      ),
+    max_series: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(DEFAULT_MAX_WATCHED_SERIES)
+      .describe("series count: detectors created at most over the life of the process"),
+  })
+  .strict();
+
+export type DetectionConfig = z.output<typeof detectionConfigSchema>;

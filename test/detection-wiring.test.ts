@@ -1,0 +1,36 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { testApp, type TestApp } from "./support/app.js";
+
+describe("metric series through detection", () => {
+  let t: TestApp;
+  afterEach(async () => {
+    await t.app.close();
+  });
+
+  it("watches the series the config selects (by default the RED series from traces) and no others", async () => {
+    t = await testApp();
+    const { store, analyzer } = t.app.telemetry;
+    const red = store.upsert({ __name__: "trace_error_ratio", service: "cart", job: "traces" })!;
+    const other = store.upsert({ __name__: "node_cpu_seconds_total", service: "cart", job: "node" })!;
+    analyzer.observe(red, 1000, 0);
+    analyzer.observe(other, 1000, 0);
+    expect(red.state).toMatchObject({ detector: expect.any(Object) as unknown });
+    expect(other.state).toBeNull();
+  });
+
+  it("opens an incident when a watched series jumps far from its normal level", async () => {
+    t = await testApp({
+      detection: { detector: "robust", watch: [{ matchers: ['__name__="queue_depth"'] }] },
+    });
+    const { store, analyzer } = t.app.telemetry;
+    const s = store.upsert({ __name__: "queue_depth", service: "orders" })!;
+    let now = Date.UTC(2026, 5, 1);
+    for (let i = 0; i < 600; i++) analyzer.observe(s, (now += 15_000), 10 + (i % 5) * 0.1);
+    for (let i = 0; i < 5; i++) analyzer.observe(s, (now += 15_000), 500);
+    const alerts = analyzer.flush();
+    expect(alerts.map((a) => a.labels["alertname"])).toContain("AnomalyDetected");
+    await t.app.incidents.ingest(alerts, "anomaly");
+    const [inc] = await t.app.incidents.list({ limit: 5 });
+    expect(inc?.services).toEqual(["orders"]);
+  });
+});
