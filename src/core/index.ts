@@ -27,4 +27,4 @@ export type { Matcher, MatchOp } from "./matchers.js";
 export { newId } from "./ids.js";
 export { createLogger, silentLogger } from "./logger.js";
 export type { Logger, LogLevel } from "./logger.js";
-export { describeIssues, formatPath } from "./zod-issues.js";
+export { describeIssues, formatPath, editDistance } from "./zod-issues.js";

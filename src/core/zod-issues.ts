@@ -10,7 +10,8 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-function editDistance(a: string, b: string): number {
+/** Levenshtein distance, for "did you mean" hints. */
+export function editDistance(a: string, b: string): number {
   const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     let prev = dp[0] as number;

@@ -2,7 +2,7 @@ import { readFile, readdir } from "node:fs/promises";
 import { dirname, extname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from "yaml";
-import { ErrorCode, NovaError, describeIssues, formatPath } from "../core/index.js";
+import { ErrorCode, NovaError, describeIssues, editDistance, formatPath } from "../core/index.js";
 import { checkTemplate } from "./expr.js";
 import { runbookSchema, stepSchema, type Runbook } from "./schema.js";
 
@@ -71,24 +71,6 @@ function templateProblems(
   } else if (Array.isArray(v)) v.forEach((x, i) => templateProblems(x, [...path, i], out));
   else if (v && typeof v === "object")
     for (const [k, x] of Object.entries(v)) templateProblems(x, [...path, k], out);
-}
-
-function editDistance(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0] as number;
-    dp[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j] as number;
-      dp[j] = Math.min(
-        (dp[j] as number) + 1,
-        (dp[j - 1] as number) + 1,
-        prev + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-      prev = tmp;
-    }
-  }
-  return dp[b.length] as number;
 }
 
 /** Keys a step of this kind accepts (core's hints cannot see through the discriminated union). */
