@@ -442,6 +442,12 @@ export class RunbookExecutor {
     };
   }
 
+  /** Takes over an execution this process does not hold (another replica's, or one loaded after a restart). */
+  private claimForeign(id: string): Promise<boolean> {
+    const now = this.deps.clock.now();
+    return this.deps.store.claim(id, this.owner, now + this.deps.config.lease, now, null);
+  }
+
   private async save(e: Execution, audit: AuditEntry[]): Promise<void> {
     e.updatedAt = this.deps.clock.now();
     await this.deps.store.save(e, audit);
@@ -918,15 +924,7 @@ export class RunbookExecutor {
       return refuse(new ConflictError("the approval window has ended"));
     if (!this.live.has(id)) {
       // Another replica owns it, or it was loaded after a restart; take it over.
-      if (
-        !(await this.deps.store.claim(
-          id,
-          this.owner,
-          this.deps.clock.now() + this.deps.config.lease,
-          this.deps.clock.now(),
-          null,
-        ))
-      )
+      if (!(await this.claimForeign(id)))
         return refuse(new ConflictError(`execution ${id} is owned by another replica`));
       await this.adopt(e);
     }
@@ -978,15 +976,7 @@ export class RunbookExecutor {
       throw err;
     }
     if (!this.live.has(id)) {
-      if (
-        !(await this.deps.store.claim(
-          id,
-          this.owner,
-          this.deps.clock.now() + this.deps.config.lease,
-          this.deps.clock.now(),
-          null,
-        ))
-      )
+      if (!(await this.claimForeign(id)))
         throw new ConflictError(`execution ${id} is owned by another replica`);
       await this.adopt(e);
     }
