@@ -1020,8 +1020,7 @@ export class RunbookExecutor {
       await this.idleOf(id);
     } else {
       if (!this.live.has(id)) {
-        const now = this.deps.clock.now();
-        if (!(await this.deps.store.claim(id, this.owner, now + this.deps.config.lease, now, null)))
+        if (!(await this.claimForeign(id)))
           throw new ConflictError(`execution ${id} is owned by another replica`);
         await this.adopt(e);
       }
@@ -1045,8 +1044,7 @@ export class RunbookExecutor {
     if (!e) throw new NotFoundError("execution", id);
     if (e.status !== "succeeded")
       throw new ConflictError(`execution ${id} is ${e.status}; only succeeded executions are reverted`);
-    const now = this.deps.clock.now();
-    if (!(await this.deps.store.claim(id, this.owner, now + this.deps.config.lease, now, null)))
+    if (!(await this.claimForeign(id)))
       throw new ConflictError(`execution ${id} is owned by another replica`);
     await this.adopt(e);
     await this.deps.store.appendAudit([this.audit(id, actor, "rollback.started", null, null, { reason })]);
