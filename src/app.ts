@@ -34,7 +34,7 @@ import {
   type IncidentRef,
   type NotifyAlert,
 } from "./notify/index.js";
-import { LocalProcessProvider } from "./providers/index.js";
+import { LocalProcessProvider, type ActionProvider } from "./providers/index.js";
 import {
   RunbookExecutor,
   RunbookService,
@@ -44,6 +44,7 @@ import {
   loadLibrary,
   registerRunbookRoutes,
   type Execution,
+  type ExecutionStore,
 } from "./runbooks/index.js";
 import {
   createChannelRefStore,
@@ -58,6 +59,7 @@ import {
 } from "./storage/index.js";
 import { createDetector } from "./detect/index.js";
 import { createTelemetry, type Telemetry } from "./ingest/index.js";
+import { ClosedLoop, type ServiceChange } from "./loop/index.js";
 
 export const VERSION = "0.1.0";
 
@@ -122,6 +124,8 @@ export interface AppOptions {
   clock?: Clock;
   logger?: Logger;
   env?: NodeJS.ProcessEnv;
+  /** Action providers besides the local-process one (the demo shop's supervisor, a cloud API). */
+  providers?: ActionProvider[];
 }
 
 export interface App {
@@ -132,10 +136,16 @@ export interface App {
   readonly telemetry: Telemetry;
   readonly runbooks: RunbookService;
   readonly executor: RunbookExecutor;
+  /** Runbook executions and their audit, as stored. */
+  readonly executions: ExecutionStore;
   readonly api: Api;
   readonly registry: Registry;
   readonly logger: Logger;
   readonly chaos: ChaosEngine;
+  /** Incident opened -> root cause ranked -> runbook started (docs/closed-loop.md). */
+  readonly loop: ClosedLoop;
+  /** Where the loop learns of recent changes to services (a deploy tool, the demo shop's supervisor). */
+  setChangeSource(source: (since: number) => ServiceChange[]): void;
   /** Listens on the configured address; resolves with the base URL. */
   listen(): Promise<string>;
   /** Stops taking requests, drains in-flight work within the grace period, closes the database. */
@@ -210,8 +220,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     logger: logger.child({ module: "incidents" }),
     metrics: createIncidentMetrics(registry),
     events: {
-      alertsChanged: (changes) =>
-        notify.ingest(changes.map((c) => notifyAlert(c.alert, c.incident, publicUrl))),
+      alertsChanged: (changes) => {
+        for (const c of changes)
+          if (!c.joined && c.alert.status === "firing" && c.incident.status === "triggered") opened(c.incident);
+        return notify.ingest(changes.map((c) => notifyAlert(c.alert, c.incident, publicUrl)));
+      },
       incidentChanged: async (incident, action) => {
         if (action.type === "acknowledge" || action.type === "resolve")
           await notify.incidentEvent(incidentRef(incident, publicUrl), action.type);
@@ -219,6 +232,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     },
   });
   record = (entries) => incidents.record(entries);
+  // Late-bound: the loop needs telemetry and runbooks, built below.
+  let opened: (i: Incident) => void = () => undefined;
   const refreshSilences = async () =>
     notify.setSilences(await silences.list(clock.now(), RECENT_SILENCES_MS));
 
@@ -245,7 +260,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     logger: rbLogger,
     config: config.runbooks,
     secrets: createSecretSource(env),
-    providers: [localProcesses],
+    providers: [localProcesses, ...(opts.providers ?? [])],
     env,
     notify: pageHuman,
     metrics: rbMetrics,
@@ -340,6 +355,36 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   });
   registerChaosRoutes(api, chaos);
 
+  let changeSource: ((since: number) => ServiceChange[]) | undefined;
+  const loop = new ClosedLoop({
+    config: config.loop,
+    clock,
+    logger: logger.child({ module: "loop" }),
+    series: () => telemetry.store.all(),
+    graph: () => ({
+      edges: telemetry.graph.edgeViews().map((e) => ({ caller: e.caller, callee: e.callee, rate: e.rate })),
+    }),
+    record: (entries) => incidents.record(entries),
+    getIncident: (id) => incidents.get(id),
+    matches: (incident, confidence, extra) => runbooks.matches(incident, confidence, extra),
+    remediate: async (req) => {
+      try {
+        const e = await runbooks.startNamed({
+          runbook: req.runbook,
+          params: req.params,
+          incident: { id: req.incidentId },
+          actor: "loop",
+          reason: req.reason,
+        });
+        return { status: "started", executionId: e.id };
+      } catch (err) {
+        return { status: "held", reason: "refused", message: (err as Error).message };
+      }
+    },
+    changes: (since) => changeSource?.(since) ?? [],
+  });
+  opened = (i) => loop.opened(i);
+
   let server: Server | undefined;
 
   return {
@@ -350,10 +395,15 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     telemetry,
     runbooks,
     executor,
+    executions: runbookStore,
     api,
     registry,
     logger,
     chaos,
+    loop,
+    setChangeSource(source) {
+      changeSource = source;
+    },
     listen() {
       telemetry.start();
       return new Promise((resolve, reject) => {
@@ -383,6 +433,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         api.idle(),
         telemetry.stop(),
         incidents.drain(),
+        loop.close(),
         executor.close(),
         runbooks.close(),
         stopped,

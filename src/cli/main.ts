@@ -11,6 +11,7 @@ import { registerDetectCommand } from "./detect-command.js";
 import { registerNotifyCommand } from "./notify-command.js";
 import { registerChaosCommand } from "./chaos-command.js";
 import { registerShopCommand } from "./shop-command.js";
+import { registerGameDayCommands } from "./gameday-command.js";
 import { CliExit, EXIT_OK, EXIT_USAGE, reportError } from "./output.js";
 import { registerRunbookCommand } from "./runbook-command.js";
 
@@ -256,6 +257,7 @@ export function buildProgram(): Command {
   registerDetectCommand(program);
   registerChaosCommand(program);
   registerShopCommand(program);
+  registerGameDayCommands(program);
   registerRunbookCommand(program);
 
   return program;

@@ -67,7 +67,8 @@ export type TimelineKind =
   | "notified"
   | "notify_failed"
   | "muted"
-  | "silence_expired";
+  | "silence_expired"
+  | "diagnosed";
 
 export interface TimelineEntry {
   incidentId: string;

@@ -38,6 +38,8 @@ function describe(e: StoredTimelineEntry): string {
       return `${str(d["count"])} alert(s) ${str(d["reason"])}${d["silenceId"] ? ` by silence ${str(d["silenceId"])}` : ""}`;
     case "silence_expired":
       return `Silence ${str(d["silenceId"])} expired`;
+    case "diagnosed":
+      return `Root cause ranked: ${str(d["service"])}${d["kind"] ? ` (${str(d["kind"])})` : ""}, confidence ${str(d["confidence"])}`;
   }
 }
 

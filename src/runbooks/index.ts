@@ -51,7 +51,7 @@ export {
 } from "./executor.js";
 export type { ExecutorDeps, StartRequest, HaltState, KillSwitchStore, Role } from "./executor.js";
 export { RunbookService, VERIFY_POLL_MS, DEFAULT_VERIFY_DEADLINE_MS } from "./service.js";
-export type { RunbookServiceDeps, IncidentsPort } from "./service.js";
+export type { RunbookServiceDeps, IncidentsPort, RunbookMatch } from "./service.js";
 export {
   incidentSignature,
   signatureSimilarity,

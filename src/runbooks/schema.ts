@@ -244,6 +244,11 @@ export const triggerSchema = z
   .object({
     matchers: z.array(matcherSchema).min(1).describe("all must match the incident's labels"),
     min_confidence: z.number().min(0).max(1).default(0.85).describe("root-cause confidence needed"),
+    priority: z
+      .number()
+      .int()
+      .default(0)
+      .describe("when several runbooks match one incident, the highest priority is tried first"),
     params: z.record(z.string(), templ).default({}).describe("templates over incident.labels"),
     verify: z
       .object({ deadline: durationSchema().default(5 * 60_000) })

@@ -14,6 +14,7 @@ import type { LoadedRunbook } from "./load.js";
 import { matchesAll } from "./matchers.js";
 import type { RunbookMetrics } from "./metrics.js";
 import type { Execution, ExecutionStore } from "./model.js";
+import type { Trigger } from "./schema.js";
 
 /** How often verification re-checks whether the incident's signal cleared (ms). */
 export const VERIFY_POLL_MS = 5_000;
@@ -47,6 +48,15 @@ export interface RunbookServiceDeps {
   metrics?: RunbookMetrics;
 }
 
+/** A runbook whose trigger matched an incident, with the params its trigger rendered. */
+export interface RunbookMatch {
+  loaded: LoadedRunbook;
+  trigger: Trigger;
+  params: Record<string, string>;
+  /** The labels the trigger was matched against. */
+  labels: Record<string, string>;
+}
+
 const CLEARED: readonly IncidentStatus[] = ["mitigated", "resolved", "closed"];
 
 /**
@@ -72,38 +82,102 @@ export class RunbookService {
   }
 
   /**
-   * An incident whose root cause is ranked: starts the first runbook whose trigger matches the
-   * incident's labels with enough confidence. Refusals (guards, kill switch) are audited by the executor.
+   * Runbooks whose trigger matches the incident's labels (plus `extra`, such as the ranked root cause)
+   * with enough confidence, highest trigger priority first, with their rendered params.
    */
-  async onIncident(incident: Incident, confidence: number): Promise<Execution[]> {
-    const started: Execution[] = [];
-    const labels = await this.labelsOf(incident);
-    for (const { runbook, baseDir } of this.library()) {
-      const trig = runbook.triggers.find(
+  async matches(
+    incident: Incident,
+    confidence: number,
+    extra: Record<string, string> = {},
+  ): Promise<RunbookMatch[]> {
+    const labels = { ...(await this.labelsOf(incident)), ...extra };
+    const out: RunbookMatch[] = [];
+    for (const loaded of this.library()) {
+      const trig = loaded.runbook.triggers.find(
         (t) => confidence >= t.min_confidence && matchesAll(t.matchers, labels),
       );
       if (!trig) continue;
       const scope = { incident: { id: incident.id, labels } };
       const params: Record<string, string> = {};
       for (const [k, t] of Object.entries(trig.params)) params[k] = renderString(t, scope);
+      out.push({ loaded, trigger: trig, params, labels });
+    }
+    return out.sort((a, b) => b.trigger.priority - a.trigger.priority);
+  }
+
+  /** Starts a matched runbook for its incident through the executor's guards (throws when refused). */
+  startMatch(
+    incident: Incident,
+    m: RunbookMatch,
+    confidence: number,
+    actor = `policy:${m.loaded.runbook.name}`,
+  ): Promise<Execution> {
+    return this.startNamed({
+      runbook: m.loaded.runbook.name,
+      params: m.params,
+      incident: { id: incident.id, labels: m.labels },
+      actor,
+      reason: `trigger matched incident ${incident.id} (confidence ${confidence.toFixed(2)})`,
+      verifyDeadlineMs: m.trigger.verify.deadline,
+    });
+  }
+
+  /**
+   * Starts a library runbook by name through the executor's guards (throws when refused); tied to an
+   * incident, a successful run is then verified against the incident's signal.
+   */
+  async startNamed(req: {
+    runbook: string;
+    params: Record<string, string>;
+    incident?: { id: string; labels?: Record<string, string> };
+    actor: string;
+    reason: string;
+    shadow?: boolean;
+    verifyDeadlineMs?: number;
+  }): Promise<Execution> {
+    const { runbook, baseDir } = this.runbook(req.runbook);
+    const incident = req.incident
+      ? {
+          id: req.incident.id,
+          labels:
+            req.incident.labels ??
+            (this.deps.incidents ? await this.labelsOf(await this.deps.incidents.get(req.incident.id)) : {}),
+        }
+      : undefined;
+    const e = await this.deps.executor.start({
+      runbook,
+      baseDir,
+      params: req.params,
+      ...(incident ? { incident } : {}),
+      actor: req.actor,
+      reason: req.reason,
+      mode: this.deps.shadow || req.shadow ? "shadow" : "live",
+    });
+    if (incident) {
+      this.deadlines.set(e.id, req.verifyDeadlineMs ?? DEFAULT_VERIFY_DEADLINE_MS);
+      await this.timeline(incident.id, `runbook ${runbook.name} started (${e.mode}) as ${e.id}`, {
+        executionId: e.id,
+      });
+    }
+    return e;
+  }
+
+  /**
+   * An incident whose root cause is ranked: starts every runbook whose trigger matches the incident's
+   * labels with enough confidence. Refusals (guards, kill switch) are audited by the executor.
+   */
+  async onIncident(
+    incident: Incident,
+    confidence: number,
+    extra: Record<string, string> = {},
+  ): Promise<Execution[]> {
+    const started: Execution[] = [];
+    for (const m of await this.matches(incident, confidence, extra)) {
       try {
-        const e = await this.deps.executor.start({
-          runbook,
-          baseDir,
-          params,
-          incident: { id: incident.id, labels },
-          actor: `policy:${runbook.name}`,
-          reason: `trigger matched incident ${incident.id} (confidence ${confidence.toFixed(2)})`,
-          mode: this.deps.shadow ? "shadow" : "live",
-        });
-        this.deadlines.set(e.id, trig.verify.deadline);
-        started.push(e);
-        await this.timeline(incident.id, `runbook ${runbook.name} started (${e.mode}) as ${e.id}`, {
-          executionId: e.id,
-        });
+        started.push(await this.startMatch(incident, m, confidence));
       } catch (err) {
         this.deps.logger.info(
-          { err: (err as Error).message, runbook: runbook.name, incident: incident.id },
+          { err: (err as Error).message, runbook: m.loaded.runbook.name, incident: incident.id },
           "trigger refused",
         );
       }

@@ -1,0 +1,53 @@
+import { z } from "zod";
+import { durationSchema } from "../core/index.js";
+
+/** Wait after an incident opens before ranking its cause (ms): the onset needs samples after it. */
+export const DEFAULT_DIAGNOSE_DELAY_MS = 4_000;
+/** Metrics read before the incident's detection for the normal period (ms). */
+export const DEFAULT_DIAGNOSE_LOOKBACK_MS = 3 * 60_000;
+/** A config change or deploy this long before the onset counts as a suspect (ms). */
+export const DEFAULT_CHANGE_WINDOW_MS = 10 * 60_000;
+/** The onset is searched for this long before the detection (ms): probes fire seconds after a change. */
+export const DEFAULT_ONSET_SEARCH_MS = 60_000;
+/** Samples on each side of a candidate onset: short, as only seconds of data follow a fresh detection. */
+export const DEFAULT_ONSET_WINDOW_SAMPLES = 5;
+/** Score multiplier of a candidate service changed within the change window before the onset. */
+export const DEFAULT_CHANGE_BOOST = 2;
+
+export const loopConfigSchema = z
+  .object({
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe("rank the root cause of every incident that opens and start the matching runbook"),
+    remediate: z
+      .boolean()
+      .default(true)
+      .describe("start the best-matching runbook after ranking (false: rank and record only)"),
+    diagnose_delay: durationSchema()
+      .default(DEFAULT_DIAGNOSE_DELAY_MS)
+      .describe("duration to wait after an incident opens before ranking its cause"),
+    lookback: durationSchema()
+      .default(DEFAULT_DIAGNOSE_LOOKBACK_MS)
+      .describe("duration of metrics before the detection read as the normal period"),
+    onset_search: durationSchema()
+      .default(DEFAULT_ONSET_SEARCH_MS)
+      .describe("duration before the detection in which the onset is estimated"),
+    onset_window: z
+      .number()
+      .int()
+      .min(2)
+      .default(DEFAULT_ONSET_WINDOW_SAMPLES)
+      .describe("samples on each side of a candidate onset"),
+    change_window: durationSchema()
+      .default(DEFAULT_CHANGE_WINDOW_MS)
+      .describe("duration; a change to a service this long before the onset makes it a suspect"),
+    change_boost: z
+      .number()
+      .min(1)
+      .default(DEFAULT_CHANGE_BOOST)
+      .describe("score multiplier for a recently changed candidate"),
+  })
+  .strict();
+
+export type LoopConfig = z.output<typeof loopConfigSchema>;
