@@ -32,6 +32,10 @@ export const DEFAULT_PAYMENTS_TIMEOUT_MS = 1_000;
 /** About one card in a hundred is declined in a healthy shop: errors exist even on a good day. */
 export const DEFAULT_PAYMENTS_FAILURE_RATE = 0.01;
 export const DEFAULT_STORE_BUSY_TIMEOUT_MS = 2_000;
+/** Space the store may use (MB): its SQLite files plus the shop's logs folder. Over it, writes answer 507. */
+export const DEFAULT_STORE_DISK_QUOTA_MB = 256;
+/** Safety cap of the memory-leak fault (MB retained per process): a game day must not take the machine down. */
+export const MAX_LEAK_MB = 1_024;
 
 const rate = z.number().min(0).max(1);
 const ms = (d: number, what: string) =>
@@ -57,6 +61,13 @@ export const faultsSchema = z
   .object({
     extra_latency_ms: z.number().int().min(0).max(600_000).optional(),
     error_rate: z.number().min(0).max(1).optional(),
+    cpu_hog: z.number().min(0).max(1).optional().describe("share of one core burnt in the event loop"),
+    leak_mb_per_s: z
+      .number()
+      .min(0)
+      .max(MAX_LEAK_MB)
+      .optional()
+      .describe(`MB allocated and retained each second, up to ${MAX_LEAK_MB} MB in all`),
   })
   .strict();
 export type Faults = z.infer<typeof faultsSchema>;
@@ -88,7 +99,17 @@ export const paymentsConfigSchema = z
   })
   .strict();
 export const storeConfigSchema = z
-  .object({ ...commonShape, busy_timeout_ms: ms(DEFAULT_STORE_BUSY_TIMEOUT_MS, "SQLite busy timeout") })
+  .object({
+    ...commonShape,
+    busy_timeout_ms: ms(DEFAULT_STORE_BUSY_TIMEOUT_MS, "SQLite busy timeout"),
+    disk_quota_mb: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_048_576)
+      .default(DEFAULT_STORE_DISK_QUOTA_MB)
+      .describe("MB the store files and the logs folder may use before the store refuses writes"),
+  })
   .strict();
 
 export const serviceConfigSchemas = {

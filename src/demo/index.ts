@@ -18,6 +18,8 @@ export {
   DEFAULT_PAYMENTS_TIMEOUT_MS,
   DEFAULT_PAYMENTS_FAILURE_RATE,
   DEFAULT_STORE_BUSY_TIMEOUT_MS,
+  DEFAULT_STORE_DISK_QUOTA_MB,
+  MAX_LEAK_MB,
 } from "./config.js";
 export type {
   ShopService,
@@ -39,6 +41,9 @@ export {
   DEFAULT_STOP_GRACE_MS,
   MAX_INSTANCES,
   PROBE_TIMEOUT_MS,
+  MAX_FILL_DISK_MB,
+  MAX_CLOCK_SKEW_S,
+  PARTITION_BLACKHOLE_URL,
 } from "./shop.js";
 export type {
   ShopOptions,
@@ -51,7 +56,12 @@ export type {
   ReadyOutcome,
   ConfigChangeOutcome,
   ServiceCommand,
+  ShopChange,
+  RestartOptions,
+  ApplyConfigOptions,
 } from "./shop.js";
+export { ShopProvider, SHOP_PROVIDER_WHOLE_SHOP } from "./shop-provider.js";
+export { PROCESS_FAULT_TICK_MS } from "./process-faults.js";
 export {
   LoadGenerator,
   percentile,
@@ -66,5 +76,5 @@ export { startService } from "./service-runtime.js";
 export { SERVICE_ENV } from "./service-env.js";
 export type { ServiceSpec, RunningService } from "./service-runtime.js";
 export { SERVICE_FACTORIES } from "./services.js";
-export { SEED_PRODUCTS } from "./store-service.js";
+export { SEED_PRODUCTS, DISK_CHECK_INTERVAL_MS } from "./store-service.js";
 export { DEFAULT_TRACE_EXPORT_DELAY_MS } from "./telemetry.js";

@@ -13,6 +13,7 @@ import {
   faultsSchema,
 } from "./config.js";
 import { json, problem, ServiceRouter, UpstreamClient } from "./http-kit.js";
+import { ProcessFaults } from "./process-faults.js";
 import {
   createServiceMetrics,
   createServiceTracing,
@@ -55,6 +56,11 @@ export interface ServiceImpl {
   routes(router: ServiceRouter): void;
   /** A reason the service cannot do its work (e.g. database closed); undefined when it can. */
   unavailable?(): string | undefined;
+  /**
+   * A reason /readyz reports while requests still reach the handlers, which fail the part the problem
+   * touches (a full disk: reads work, writes answer 507). Undefined when there is none.
+   */
+  degraded?(): string | undefined;
   close?(): Promise<void> | void;
 }
 
@@ -141,7 +147,14 @@ export async function startService(spec: ServiceSpec, factory: ServiceFactory): 
 
   // Live fault knobs: start from the config, changed at run time through /admin/faults (chaos), and
   // back to the config's values on the next restart.
-  const faults = { extra_latency_ms: config.extra_latency_ms, error_rate: config.error_rate };
+  // The resource faults (CPU, memory) have no config key: a restart always clears them.
+  const faults = {
+    extra_latency_ms: config.extra_latency_ms,
+    error_rate: config.error_rate,
+    cpu_hog: 0,
+    leak_mb_per_s: 0,
+  };
+  const processFaults = new ProcessFaults();
 
   const gateReason = (): string | undefined => {
     if (loaded.problems.length) return `invalid config: ${describe(loaded.problems)}`;
@@ -150,7 +163,9 @@ export async function startService(spec: ServiceSpec, factory: ServiceFactory): 
     return impl.unavailable?.();
   };
   const readyReason = (): string | undefined =>
-    gateReason() ?? (semantic.length ? `config breaks the service: ${describe(semantic)}` : undefined);
+    gateReason() ??
+    (semantic.length ? `config breaks the service: ${describe(semantic)}` : undefined) ??
+    impl.degraded?.();
 
   const router = new ServiceRouter({
     metrics,
@@ -167,10 +182,16 @@ export async function startService(spec: ServiceSpec, factory: ServiceFactory): 
     .on(
       "GET",
       "/healthz",
-      () => json(200, { status: "ok", service: spec.service, instance: spec.instance, pid: process.pid }),
-      {
-        operational: true,
-      },
+      // `now` lets a probe measure this process's clock skew against its own.
+      () =>
+        json(200, {
+          status: "ok",
+          service: spec.service,
+          instance: spec.instance,
+          pid: process.pid,
+          now: Date.now(),
+        }),
+      { operational: true },
     )
     .on(
       "GET",
@@ -194,14 +215,22 @@ export async function startService(spec: ServiceSpec, factory: ServiceFactory): 
     .on("GET", "/admin/config", () => json(200, { config, problems: [...loaded.problems, ...semantic] }), {
       operational: true,
     })
-    .on("GET", "/admin/faults", () => json(200, { faults }), { operational: true })
+    .on("GET", "/admin/faults", () => json(200, { faults, leaked_mb: processFaults.leakedMb() }), {
+      operational: true,
+    })
     .on(
       "PUT",
       "/admin/faults",
       (req) => {
         const r = faultsSchema.safeParse(req.body);
-        if (!r.success) return problem(400, "expected {extra_latency_ms?: 0..600000, error_rate?: 0..1}");
+        if (!r.success)
+          return problem(
+            400,
+            "expected {extra_latency_ms?: 0..600000, error_rate?: 0..1, cpu_hog?: 0..1, leak_mb_per_s?: >= 0}",
+            { problems: r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`) },
+          );
         Object.assign(faults, r.data);
+        processFaults.set(faults);
         logger.warn({ faults }, "faults changed");
         return json(200, { faults });
       },
@@ -240,6 +269,7 @@ export async function startService(spec: ServiceSpec, factory: ServiceFactory): 
     port,
     url,
     close: async () => {
+      processFaults.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

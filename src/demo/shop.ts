@@ -9,13 +9,17 @@ import {
   rmSync,
   mkdtempSync,
 } from "node:fs";
+import { open, readdir, stat, unlink } from "node:fs/promises";
+import { isDeepStrictEqual } from "node:util";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { findFaketime } from "../chaos/index.js";
 import { ErrorCode, NovaError, ValidationError, silentLogger, type Logger } from "../core/index.js";
 import {
   faultsSchema,
+  shopServiceSchema,
   SCALABLE_SERVICES,
   SHOP_SERVICES,
   SHOP_TOPOLOGY,
@@ -35,6 +39,18 @@ export const PROBE_TIMEOUT_MS = 2_000;
 const READY_POLL_MS = 150;
 /** A scaled service may have at most this many instances: it is a laptop demo. */
 export const MAX_INSTANCES = 8;
+/** Largest file `fillDisk` writes in one call (MB). */
+export const MAX_FILL_DISK_MB = 4_096;
+/**
+ * Where a partitioned service's calls go: port 1 on loopback is privileged, so no test or demo process
+ * can be listening there, and a connection is refused at once.
+ */
+export const PARTITION_BLACKHOLE_URL = "http://127.0.0.1:1";
+/** Largest clock skew `skewClock` applies (s): a day either way is enough for any certificate or token test. */
+export const MAX_CLOCK_SKEW_S = 86_400;
+const MB = 1024 * 1024;
+/** Rotated logs (`store-0.log.3`); the live `store-0.log` never matches. */
+const ROTATED_LOG = /\.log\.\d+$/;
 
 export type InstanceState = "starting" | "running" | "stopping" | "stopped" | "crashed";
 
@@ -53,6 +69,10 @@ export interface InstanceInfo {
   signal?: string | null;
   /** Starts after the first one. */
   restarts: number;
+  /** Stopped with SIGSTOP (`pause`): alive but answering nothing. */
+  paused: boolean;
+  /** Extra environment the current process was started with (`restart(..., {env})`, `skewClock`). */
+  env?: Record<string, string>;
 }
 
 export interface InstanceHealth extends InstanceInfo {
@@ -78,7 +98,7 @@ export type ShopEvent =
       expected: boolean;
     }
   | { kind: "scaled"; at: number; service: ShopService; from: number; to: number }
-  | { kind: "config_applied"; at: number; service: ShopService }
+  | { kind: "config_applied"; at: number; service: ShopService; ready: boolean }
   | { kind: "config_rolled_back"; at: number; service: ShopService; reason: string; recovered: boolean };
 
 export interface ReadyOutcome {
@@ -89,6 +109,14 @@ export interface ReadyOutcome {
 
 export type ConfigChangeOutcome =
   | { outcome: "applied"; service: ShopService; config: RawServiceConfig }
+  | {
+      /** `applyConfig(..., {rollback: false})` whose service did not get ready: the bad config stays. */
+      outcome: "applied_not_ready";
+      service: ShopService;
+      config: RawServiceConfig;
+      /** What the failing instances said. */
+      reason: string;
+    }
   | {
       outcome: "rolled_back";
       service: ShopService;
@@ -101,6 +129,25 @@ export type ConfigChangeOutcome =
     };
 
 /** How to run one service process. The default finds dist/demo/service-main.js, else runs the .ts via tsx. */
+/** The most recent change the supervisor made to a service, for "what changed lately" correlation. */
+export interface ShopChange {
+  kind: "config" | "restart" | "scale";
+  /** When the change began (ms since epoch). */
+  at: number;
+}
+
+export interface RestartOptions {
+  readyTimeoutMs?: number;
+  /** Extra environment for the restarted processes only; the next restart without it drops it. */
+  env?: Record<string, string>;
+}
+
+export interface ApplyConfigOptions {
+  readyTimeoutMs?: number;
+  /** Write the previous config back when the service does not get ready (default true). */
+  rollback?: boolean;
+}
+
 export interface ServiceCommand {
   command: string;
   args: string[];
@@ -140,6 +187,8 @@ interface Instance {
   starts: number;
   expectExit: boolean;
   exited?: Promise<void>;
+  paused: boolean;
+  env?: Record<string, string>;
 }
 
 export function defaultServiceCommand(): ServiceCommand {
@@ -154,6 +203,11 @@ export function defaultServiceCommand(): ServiceCommand {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+const describeReasons = (r: ReadyOutcome): string =>
+  Object.entries(r.reasons)
+    .map(([id, why]) => `${id}: ${why}`)
+    .join("; ");
 
 async function probe(
   url: string,
@@ -178,16 +232,25 @@ export interface ShopControl {
   health(service?: ShopService): Promise<InstanceHealth[]>;
   scrapeTargets(): ScrapeTarget[];
   config(service: ShopService): RawServiceConfig;
-  restart(target: string, opts?: { readyTimeoutMs?: number }): Promise<ReadyOutcome>;
+  restart(target: string, opts?: RestartOptions): Promise<ReadyOutcome>;
   stopService(target: string): Promise<void>;
   kill(target: string, signal?: NodeJS.Signals): number;
+  pause(target: string): number;
+  resume(target: string): number;
   scale(service: ShopService, n: number): Promise<ReadyOutcome>;
   applyConfig(
     service: ShopService,
     next: RawServiceConfig,
-    opts?: { readyTimeoutMs?: number },
+    opts?: ApplyConfigOptions,
   ): Promise<ConfigChangeOutcome>;
+  rollbackConfig(service: ShopService): Promise<ConfigChangeOutcome>;
   setFaults(target: string, faults: Faults): Promise<string[]>;
+  partition(a: string, b: string): Promise<void>;
+  healPartition(a: string, b: string): Promise<void>;
+  skewClock(target: string, offsetSeconds: number): Promise<ReadyOutcome>;
+  fillDisk(mb: number): Promise<string>;
+  purgeLogs(): Promise<{ removed: number; bytes: number }>;
+  lastChange(service: ShopService): ShopChange | undefined;
   onEvent(listener: (e: ShopEvent) => void): () => void;
 }
 
@@ -198,6 +261,11 @@ export interface ShopControl {
  */
 export class Shop implements ShopControl {
   private readonly instancesById = new Map<string, Instance>();
+  /** The config under which each service's instances were last all ready. */
+  private readonly lastGood = new Map<ShopService, RawServiceConfig>();
+  private readonly changes = new Map<ShopService, ShopChange>();
+  /** "a>b": calls from a to b are refused. */
+  private readonly partitions = new Set<string>();
   private readonly listeners = new Set<(e: ShopEvent) => void>();
   private readonly dataDir: string;
   private readonly ownsDataDir: boolean;
@@ -254,6 +322,7 @@ export class Shop implements ShopControl {
         throw new NovaError(ErrorCode.Unavailable, "the shop did not get ready", {
           details: Object.entries(r.reasons).map(([path, message]) => ({ path, message })),
         });
+      for (const s of SHOP_SERVICES) this.lastGood.set(s, this.config(s));
     } catch (e) {
       this.keepData = true; // the logs say why; the error points at them
       await this.stop();
@@ -325,11 +394,61 @@ export class Shop implements ShopControl {
    * are simply started). Resolves when they are ready or the deadline passed; never throws for a
    * service that will not get ready: the outcome says so.
    */
-  restart(target: string, opts: { readyTimeoutMs?: number } = {}): Promise<ReadyOutcome> {
+  restart(target: string, opts: RestartOptions = {}): Promise<ReadyOutcome> {
     return this.serial(async () => {
       const targets = this.resolve(target);
-      return this.restartInstances(targets, opts.readyTimeoutMs);
+      this.noteChange(targets, "restart");
+      return this.restartInstances(targets, opts.readyTimeoutMs, opts.env);
     });
+  }
+
+  /**
+   * Restarts instances with their wall clock moved by `offsetSeconds` (libfaketime; the monotonic clock
+   * is left alone so timers keep working). A plain `restart` later puts the clock right.
+   */
+  skewClock(target: string, offsetSeconds: number): Promise<ReadyOutcome> {
+    if (!Number.isInteger(offsetSeconds) || Math.abs(offsetSeconds) > MAX_CLOCK_SKEW_S)
+      return Promise.reject(
+        new ValidationError(`clock skew must be whole seconds within ±${MAX_CLOCK_SKEW_S}`),
+      );
+    const lib = findFaketime();
+    if (!lib)
+      return Promise.reject(
+        new NovaError(ErrorCode.Unavailable, "clock skew needs libfaketime (Debian package faketime)"),
+      );
+    const sign = offsetSeconds < 0 ? "-" : "+";
+    return this.restart(target, {
+      env: {
+        LD_PRELOAD: lib,
+        FAKETIME: `${sign}${Math.abs(offsetSeconds)}s`,
+        DONT_FAKE_MONOTONIC: "1",
+      },
+    });
+  }
+
+  /**
+   * SIGSTOPs running instances: the process is alive, holds its port and answers nothing, like a hung
+   * process or a long GC pause. Returns how many were paused.
+   */
+  pause(target: string): number {
+    let n = 0;
+    for (const i of this.resolve(target))
+      if (i.child && i.state === "running" && !i.paused && i.child.kill("SIGSTOP")) {
+        i.paused = true;
+        n++;
+      }
+    return n;
+  }
+
+  /** SIGCONTs paused instances; returns how many were resumed. */
+  resume(target: string): number {
+    let n = 0;
+    for (const i of this.resolve(target))
+      if (i.child && i.paused && i.child.kill("SIGCONT")) {
+        i.paused = false;
+        n++;
+      }
+    return n;
   }
 
   /** Stops instances (SIGTERM, then SIGKILL after the grace period). They stay in the gateway's list. */
@@ -354,6 +473,7 @@ export class Shop implements ShopControl {
         throw new ValidationError(`${service} cannot be scaled: only ${SCALABLE_SERVICES.join(", ")} can`);
       const current = [...this.instancesById.values()].filter((i) => i.service === service);
       const from = current.length;
+      const started = Date.now();
       let outcome: ReadyOutcome = { ready: true, reasons: {} };
       if (n > from) {
         const added = [];
@@ -367,6 +487,8 @@ export class Shop implements ShopControl {
         await this.pushUpstreams();
         await Promise.all(removed.map((i) => this.stopInstance(i)));
       }
+      this.changes.set(service, { kind: "scale", at: started });
+      if (outcome.ready) this.noteGood(service);
       this.emit({ kind: "scaled", at: Date.now(), service, from, to: n });
       return outcome;
     });
@@ -380,21 +502,25 @@ export class Shop implements ShopControl {
   applyConfig(
     service: ShopService,
     next: RawServiceConfig,
-    opts: { readyTimeoutMs?: number } = {},
+    opts: ApplyConfigOptions = {},
   ): Promise<ConfigChangeOutcome> {
     return this.serial(async () => {
       const previous = this.config(service);
       const targets = this.resolve(service);
+      this.noteChange(targets, "config");
       this.writeConfig(service, next);
       const r = await this.restartInstances(targets, opts.readyTimeoutMs);
       if (r.ready) {
-        this.emit({ kind: "config_applied", at: Date.now(), service });
+        this.emit({ kind: "config_applied", at: Date.now(), service, ready: true });
         this.logger.info({ service }, "config applied");
         return { outcome: "applied", service, config: next };
       }
-      const reason = Object.entries(r.reasons)
-        .map(([id, why]) => `${id}: ${why}`)
-        .join("; ");
+      const reason = describeReasons(r);
+      if (opts.rollback === false) {
+        this.emit({ kind: "config_applied", at: Date.now(), service, ready: false });
+        this.logger.warn({ service, reason }, "config applied without rollback: not ready");
+        return { outcome: "applied_not_ready", service, config: next, reason };
+      }
       this.logger.warn({ service, reason }, "new config not ready: rolling back");
       this.writeConfig(service, previous);
       const back = await this.restartInstances(targets);
@@ -411,13 +537,120 @@ export class Shop implements ShopControl {
   }
 
   /**
-   * Sets run-time faults (added latency, share of 500s) on running instances, without a restart; a
-   * restart returns them to the config's values. Returns the ids of the instances that took them.
-   * The seam for chaos experiments.
+   * Goes back to the config under which the service's instances were last all ready, restarts them and
+   * waits for readiness. Already on that config, it just restarts (outcome `rolled_back` with the same
+   * config as rejected and restored).
+   */
+  rollbackConfig(service: ShopService): Promise<ConfigChangeOutcome> {
+    return this.serial(async () => {
+      const targets = this.resolve(service);
+      const current = this.config(service);
+      const good = this.lastGood.get(service) ?? current;
+      const same = isDeepStrictEqual(current, good);
+      this.noteChange(targets, same ? "restart" : "config");
+      if (!same) this.writeConfig(service, good);
+      const back = await this.restartInstances(targets);
+      const reason = same
+        ? "already on the last known-good config: restarted"
+        : "rolled back to the last known-good config on request";
+      this.emit({ kind: "config_rolled_back", at: Date.now(), service, reason, recovered: back.ready });
+      this.logger.info({ service, recovered: back.ready, same }, "config rolled back");
+      return {
+        outcome: "rolled_back",
+        service,
+        reason: back.ready ? reason : `${reason}; still not ready: ${describeReasons(back)}`,
+        rejected: current,
+        restored: good,
+        recovered: back.ready,
+      };
+    });
+  }
+
+  /** The most recent restart, scale or config change the supervisor made to a service. */
+  lastChange(service: ShopService): ShopChange | undefined {
+    const c = this.changes.get(service);
+    return c ? { ...c } : undefined;
+  }
+
+  /**
+   * Cuts calls from service `a` to service `b`: `a` is told that `b` lives at a closed loopback port, so
+   * its calls fail with connection refused. Lasts until `healPartition` or a restart of `a`.
+   */
+  partition(a: string, b: string): Promise<void> {
+    return this.serial(async () => {
+      const [from, to] = this.checkPair(a, b);
+      this.partitions.add(`${from}>${to}`);
+      this.logger.warn({ from, to }, "network partition");
+      await this.pushUpstreams();
+    });
+  }
+
+  /** Gives `a` the true addresses of `b` again. */
+  healPartition(a: string, b: string): Promise<void> {
+    return this.serial(async () => {
+      const [from, to] = this.checkPair(a, b);
+      this.partitions.delete(`${from}>${to}`);
+      await this.pushUpstreams();
+    });
+  }
+
+  /**
+   * Writes a file of `mb` MB into the logs folder, named like a rotated log of the store
+   * (`store-0.log.1`, `.2`, ...), and returns its path: the disk-full fault.
+   */
+  async fillDisk(mb: number): Promise<string> {
+    if (!Number.isInteger(mb) || mb < 1 || mb > MAX_FILL_DISK_MB)
+      throw new ValidationError(`fillDisk: mb must be an integer 1..${MAX_FILL_DISK_MB}, not ${mb}`);
+    const dir = join(this.dataDir, "logs");
+    const names = new Set(await readdir(dir));
+    let n = 1;
+    while (names.has(`store-0.log.${n}`)) n++;
+    const path = join(dir, `store-0.log.${n}`);
+    // Real bytes in 1 MB writes, not a sparse file: df, du and stat must all agree the disk is used.
+    const chunk = Buffer.alloc(MB, "x");
+    const fh = await open(path, "wx");
+    try {
+      for (let k = 0; k < mb; k++) await fh.write(chunk);
+    } finally {
+      await fh.close();
+    }
+    this.logger.warn({ path, mb }, "disk filled");
+    return path;
+  }
+
+  /** Deletes rotated logs (`*.log.<n>`) from the logs folder; live `*.log` files stay. */
+  async purgeLogs(): Promise<{ removed: number; bytes: number }> {
+    const dir = join(this.dataDir, "logs");
+    let removed = 0;
+    let bytes = 0;
+    for (const name of await readdir(dir)) {
+      if (!ROTATED_LOG.test(name)) continue;
+      const path = join(dir, name);
+      try {
+        const { size } = await stat(path);
+        await unlink(path);
+        removed++;
+        bytes += size;
+      } catch (err) {
+        // gone already (a concurrent purge): nothing to free
+        this.logger.debug({ path, err }, "rotated log vanished");
+      }
+    }
+    this.logger.info({ removed, bytes }, "rotated logs purged");
+    return { removed, bytes };
+  }
+
+  /**
+   * Sets run-time faults (added latency, share of 500s, CPU hog, memory leak) on running instances,
+   * without a restart; a restart returns them to the config's values (and clears CPU hog and leak).
+   * Returns the ids of the instances that took them. The seam for chaos experiments.
    */
   async setFaults(target: string, faults: Faults): Promise<string[]> {
     const parsed = faultsSchema.safeParse(faults);
-    if (!parsed.success) throw new ValidationError("faults: extra_latency_ms 0..600000, error_rate 0..1");
+    if (!parsed.success)
+      throw new ValidationError(
+        "faults: extra_latency_ms 0..600000, error_rate 0..1, cpu_hog 0..1, leak_mb_per_s 0..1024",
+      );
     const took: string[] = [];
     await Promise.all(
       this.resolve(target)
@@ -459,6 +692,26 @@ export class Shop implements ShopControl {
     return run;
   }
 
+  private noteChange(targets: Instance[], kind: ShopChange["kind"]): void {
+    const at = Date.now();
+    for (const s of new Set(targets.map((i) => i.service))) this.changes.set(s, { kind, at });
+  }
+
+  /** Records the service's current config as known good when all its instances answer ready. */
+  private noteGood(service: ShopService): void {
+    this.lastGood.set(service, this.config(service));
+  }
+
+  private checkPair(a: string, b: string): [ShopService, ShopService] {
+    const from = shopServiceSchema.safeParse(a);
+    const to = shopServiceSchema.safeParse(b);
+    if (!from.success || !to.success || !SHOP_TOPOLOGY[from.data].includes(to.data))
+      throw new ValidationError(
+        `cannot partition ${JSON.stringify(a)} from ${JSON.stringify(b)}: b must be a service a calls`,
+      );
+    return [from.data, to.data];
+  }
+
   private checkCount(service: ShopService, n: number): void {
     if (!Number.isInteger(n) || n < 1 || n > MAX_INSTANCES)
       throw new ValidationError(`instances of ${service} must be 1..${MAX_INSTANCES}, not ${n}`);
@@ -481,6 +734,7 @@ export class Shop implements ShopControl {
       port,
       starts: 0,
       expectExit: false,
+      paused: false,
     };
     this.instancesById.set(i.id, i);
     return i;
@@ -517,6 +771,8 @@ export class Shop implements ShopControl {
       ...(i.exitCode !== undefined ? { exitCode: i.exitCode } : {}),
       ...(i.signal !== undefined ? { signal: i.signal } : {}),
       restarts: Math.max(0, i.starts - 1),
+      paused: i.paused,
+      ...(i.env ? { env: { ...i.env } } : {}),
     };
   }
 
@@ -532,11 +788,13 @@ export class Shop implements ShopControl {
 
   private upstreamsFor(service: ShopService): Record<string, string[]> {
     const out: Record<string, string[]> = {};
-    for (const dep of SHOP_TOPOLOGY[service])
+    for (const dep of SHOP_TOPOLOGY[service]) {
+      const cut = this.partitions.has(`${service}>${dep}`);
       out[dep] = [...this.instancesById.values()]
         .filter((i) => i.service === dep && i.port > 0)
         .sort((a, b) => a.index - b.index)
-        .map((i) => this.url(i));
+        .map((i) => (cut ? PARTITION_BLACKHOLE_URL : this.url(i)));
+    }
     return out;
   }
 
@@ -563,14 +821,37 @@ export class Shop implements ShopControl {
     );
   }
 
-  private async restartInstances(targets: Instance[], readyTimeoutMs?: number): Promise<ReadyOutcome> {
+  /**
+   * Restarts one by one, each with `env` (or none: a previous skew or extra env is dropped). A restart of
+   * a service heals the partitions it is the caller side of, as a fresh process gets true addresses.
+   */
+  private async restartInstances(
+    targets: Instance[],
+    readyTimeoutMs?: number,
+    env?: Record<string, string>,
+  ): Promise<ReadyOutcome> {
+    const services = new Set(targets.map((i) => i.service));
+    let healed = false;
+    for (const key of [...this.partitions])
+      if (services.has(key.split(">")[0] as ShopService)) {
+        this.partitions.delete(key);
+        healed = true;
+      }
     for (const i of targets) {
       await this.stopInstance(i);
       const portBefore = i.port;
+      if (env) i.env = { ...env };
+      else delete i.env;
       await this.spawnInstance(i);
       if (i.port !== portBefore) await this.pushUpstreams();
     }
-    return this.waitReady(targets, readyTimeoutMs);
+    // Other instances of a healed service, not restarted here, must not keep the blackhole either.
+    if (healed) await this.pushUpstreams();
+    const r = await this.waitReady(targets, readyTimeoutMs);
+    if (r.ready)
+      for (const s of services)
+        if (this.instances(s).every((x) => x.state === "running" && !x.paused)) this.noteGood(s);
+    return r;
   }
 
   /**
@@ -599,6 +880,7 @@ export class Shop implements ShopControl {
       [SERVICE_ENV.config]: this.configPath(i.service),
       [SERVICE_ENV.upstreams]: JSON.stringify(this.upstreamsFor(i.service)),
       [SERVICE_ENV.dataDir]: this.dataDir,
+      ...i.env,
     };
     if (this.opts.otlpUrl) env[SERVICE_ENV.otlpUrl] = this.opts.otlpUrl;
     if (this.opts.traceExportDelayMs)
@@ -613,6 +895,7 @@ export class Shop implements ShopControl {
     if (fd !== undefined) closeSync(fd);
     i.child = child;
     i.state = "starting";
+    i.paused = false;
     i.expectExit = false;
     i.starts++;
     i.exitCode = undefined;
@@ -622,6 +905,7 @@ export class Shop implements ShopControl {
         const expected = i.expectExit;
         if (i.child === child) {
           i.state = expected ? "stopped" : "crashed";
+          i.paused = false;
           i.exitCode = code;
           i.signal = signal;
         }
@@ -675,6 +959,14 @@ export class Shop implements ShopControl {
     }
     i.expectExit = true;
     i.state = "stopping";
+    if (i.paused) {
+      // A stopped process cannot run its graceful shutdown, and a hung one has earned none: kill it now,
+      // so healing a paused instance takes a moment, not the grace period.
+      child.kill("SIGKILL");
+      await i.exited;
+      i.paused = false;
+      return;
+    }
     child.kill("SIGTERM");
     const killed = sleep(this.stopGraceMs).then(() => "timeout" as const);
     if ((await Promise.race([i.exited, killed])) === "timeout") {

@@ -1,7 +1,7 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { Counter } from "prom-client";
+import { Counter, Gauge } from "prom-client";
 import { json, problem } from "./http-kit.js";
 import type { ServiceFactory } from "./service-runtime.js";
 import type { StoreConfig } from "./config.js";
@@ -9,6 +9,36 @@ import type { StoreConfig } from "./config.js";
 /** A list call returns at most this many rows: the shop's tables are small, a runaway caller is not. */
 export const STORE_LIST_LIMIT = 1_000;
 export const STORE_FILE = "store.sqlite";
+/** The folder, under the data folder, where the supervisor writes the services' logs. */
+export const LOGS_DIR = "logs";
+/** How often the store measures its disk use (ms): a stat per folder entry, never a walk per scrape. */
+export const DISK_CHECK_INTERVAL_MS = 1_000;
+const MB = 1024 * 1024;
+
+/** Bytes of the store's own files (the SQLite file, its WAL and shm) plus every file in the logs folder. */
+export function diskUsedBytes(dataDir: string): number {
+  let total = 0;
+  const add = (dir: string, keep: (name: string) => boolean) => {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return; // no logs folder (in-process tests): nothing used there
+    }
+    for (const n of names) {
+      if (!keep(n)) continue;
+      try {
+        const st = statSync(join(dir, n));
+        if (st.isFile()) total += st.size;
+      } catch {
+        // removed between readdir and stat (a purge): it no longer counts
+      }
+    }
+  };
+  add(dataDir, (n) => n.startsWith(STORE_FILE));
+  add(join(dataDir, LOGS_DIR), () => true);
+  return total;
+}
 
 /** What a fresh shop sells. Prices in cents. */
 export const SEED_PRODUCTS = [
@@ -62,13 +92,32 @@ export const storeService: ServiceFactory<"store"> = (rt) => {
     labelNames: ["op", "table"],
     registers: [rt.metrics.registry],
   });
+  const diskGauge = new Gauge({
+    name: "disk_used_bytes",
+    help: "Bytes used by the store's files and the shop's logs folder, measured every second",
+    registers: [rt.metrics.registry],
+  });
+  let used = diskUsedBytes(rt.dataDir);
+  diskGauge.set(used);
+  const diskTimer = setInterval(() => {
+    used = diskUsedBytes(rt.dataDir);
+    diskGauge.set(used);
+  }, DISK_CHECK_INTERVAL_MS);
+  diskTimer.unref();
+  const diskFull = (): string | undefined =>
+    used > cfg.disk_quota_mb * MB
+      ? `disk full: ${(used / MB).toFixed(1)} MB used of ${cfg.disk_quota_mb} MB quota`
+      : undefined;
   let open = true;
   const bad = (t: string, k?: string) =>
     !name.test(t) || (k !== undefined && (k.length === 0 || k.length > 200));
 
   return {
     unavailable: () => (open ? undefined : "database closed"),
+    // Reads still work on a full disk; only writes are refused, as with a real one.
+    degraded: diskFull,
     close: () => {
+      clearInterval(diskTimer);
       open = false;
       db.close();
     },
@@ -97,6 +146,8 @@ export const storeService: ServiceFactory<"store"> = (rt) => {
           const k = req.params["key"]!;
           if (bad(t, k)) return problem(400, "bad table or key");
           if (req.body === undefined) return problem(400, "body required");
+          const full = diskFull();
+          if (full) return problem(507, full);
           ops.inc({ op: "put", table: t });
           put.run(t, k, JSON.stringify(req.body), Date.now());
           return json(200, { key: k });
@@ -105,6 +156,8 @@ export const storeService: ServiceFactory<"store"> = (rt) => {
           const t = req.params["table"]!;
           const k = req.params["key"]!;
           if (bad(t, k)) return problem(400, "bad table or key");
+          const full = diskFull();
+          if (full) return problem(507, full);
           ops.inc({ op: "delete", table: t });
           return json(200, { deleted: del.run(t, k).changes });
         })

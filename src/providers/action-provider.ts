@@ -1,6 +1,15 @@
 import type { Result } from "../core/index.js";
 
-export const ACTION_VERBS = ["start", "stop", "restart", "scale", "status"] as const;
+/**
+ * What an action step may ask of a provider. A provider answers an error value for a verb it does not
+ * support.
+ * - `start`, `stop`, `restart`: the unit's processes.
+ * - `scale`: run `args.replicas` copies.
+ * - `status`: what runs, as data.
+ * - `rollback`: return the unit to its last known-good config/release.
+ * - `cleanup`: free disk by removing what the unit can regenerate or lose (rotated logs).
+ */
+export const ACTION_VERBS = ["start", "stop", "restart", "scale", "status", "rollback", "cleanup"] as const;
 export type ActionVerb = (typeof ACTION_VERBS)[number];
 
 export interface ActionRequest {

@@ -56,6 +56,13 @@ export class LocalProcessProvider implements ActionProvider {
         while (u.children.length > n) await stopChild(u.children.pop() as ChildProcess);
         return ok(this.scaleTo(u, n, `scaled to ${n}`));
       }
+      case "rollback":
+      case "cleanup":
+        // A declared argv has no release history and no logs of its own to clear.
+        return fail(
+          `local provider: verb ${req.verb} is not supported (it has no config or logs to act on)`,
+          false,
+        );
     }
   }
 

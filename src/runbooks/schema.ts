@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { durationSchema } from "../core/index.js";
+import { ACTION_VERBS } from "../providers/index.js";
 
 /** Output kept per command step (stdout and stderr each); the rest is cut and marked truncated. */
 export const DEFAULT_OUTPUT_LIMIT_BYTES = 64 * 1024;
@@ -159,7 +160,7 @@ const common = {
 
 const actionFields = {
   provider: z.string().default("local"),
-  verb: z.enum(["start", "stop", "restart", "scale", "status"]),
+  verb: z.enum(ACTION_VERBS),
   target: templ,
   args: z.record(z.string(), z.union([templ, z.number(), z.boolean()])).optional(),
   timeout: durationSchema().optional(),
