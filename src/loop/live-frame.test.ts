@@ -15,10 +15,10 @@ describe("frameFromSeries", () => {
     fill(store, { __name__: "http_requests_total", service: "cart", instance: "cart-0", route: "/a", code: "200" }, pts(2));
     fill(store, { __name__: "http_requests_total", service: "cart", instance: "cart-1", route: "/b", code: "200" }, pts(3));
     const f = frameFromSeries(store.all(), { from: 2_000, to: 6_000 });
-    expect([...f.times]).toEqual([2, 3, 4, 5, 6]);
+    expect(Array.from(f.times)).toEqual([2, 3, 4, 5, 6]);
     const s = f.series.find((x) => x.name === "cart_http_requests_total{code=200}");
     expect(s?.kind).toBe("traffic");
-    expect([...s!.values]).toEqual([5, 5, 5, 5, 5]);
+    expect(Array.from(s!.values)).toEqual([5, 5, 5, 5, 5]);
   });
 
   it("handles counter resets, gaps beyond the lookback and the mean of a duration summary", () => {
@@ -29,7 +29,7 @@ describe("frameFromSeries", () => {
     fill(store, { __name__: "c_total", service: "p", instance: "p-0" }, [[1_000, 100], [2_000, 110], [3_000, 4]]);
     fill(store, { __name__: "up", service: "p", instance: "p-0" }, [[1_000, 1], [2_000, 1]]);
     const f = frameFromSeries(store.all(), { from: 2_000, to: 8_000, lookbackMs: 3_000 });
-    const get = (n: string) => [...f.series.find((x) => x.name === n)!.values];
+    const get = (n: string) => Array.from(f.series.find((x) => x.name === n)!.values);
     expect(get("p_d_seconds_mean").slice(0, 2)).toEqual([0.25, 0.25]);
     expect(get("p_c_total").slice(0, 2)).toEqual([10, 4]);
     // up's last sample at 2 s stands for 3 s, then the series is missing.
