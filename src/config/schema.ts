@@ -6,6 +6,7 @@ import { notifyConfigSchema } from "../notify/index.js";
 import { telemetryConfigSchema } from "../ingest/index.js";
 import { chaosConfigSchema } from "../chaos/index.js";
 import { runbooksConfigSchema } from "../runbooks/index.js";
+import { healingConfigSchema } from "../healing/index.js";
 
 /** Largest request body accepted by default: a 100-alert Alertmanager batch is ~100 KiB. */
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
@@ -83,6 +84,7 @@ export const configSchema = z
     telemetry: telemetryConfigSchema.prefault({}),
     chaos: chaosConfigSchema.prefault({}),
     runbooks: runbooksConfigSchema.prefault({}),
+    healing: healingConfigSchema.prefault({}),
   })
   .strict();
 
