@@ -10,7 +10,14 @@ import {
   incidentListWatcher,
   registerChaosRoutes,
 } from "./chaos/index.js";
-import { createLogger, matchesAll, systemClock, type Clock, type Logger } from "./core/index.js";
+import {
+  NotFoundError,
+  createLogger,
+  matchesAll,
+  systemClock,
+  type Clock,
+  type Logger,
+} from "./core/index.js";
 import {
   Api,
   RECENT_SILENCES_MS,
@@ -58,8 +65,16 @@ import {
   type Database,
 } from "./storage/index.js";
 import { createDetector } from "./detect/index.js";
-import { createTelemetry, type Telemetry } from "./ingest/index.js";
 import { ClosedLoop, type ServiceChange } from "./loop/index.js";
+import { PREDICTED_ALERTNAME, createTelemetry, type Telemetry } from "./ingest/index.js";
+import {
+  HealingController,
+  HealthMonitor,
+  createHealingMetrics,
+  targetsFromConfig,
+  transitionAlerts,
+  type Transition,
+} from "./healing/index.js";
 
 export const VERSION = "0.1.0";
 
@@ -146,6 +161,13 @@ export interface App {
   readonly loop: ClosedLoop;
   /** Where the loop learns of recent changes to services (a deploy tool, the demo shop's supervisor). */
   setChangeSource(source: (since: number) => ServiceChange[]): void;
+  /** Self-healing: health probes in, alerts and guarded remediations out (docs/healing.md). */
+  readonly healing: {
+    monitor: HealthMonitor;
+    controller: HealingController;
+    /** Resolves when no transition is still being turned into alerts and remediations (tests, shutdown). */
+    idle(): Promise<void>;
+  };
   /** Listens on the configured address; resolves with the base URL. */
   listen(): Promise<string>;
   /** Stops taking requests, drains in-flight work within the grace period, closes the database. */
@@ -266,6 +288,81 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     metrics: rbMetrics,
     onFinished: (e) => hooks.finished?.(e),
   });
+  // Self-healing: probe transitions become alerts (so incidents open and resolve) and feed the policies;
+  // every remediation goes through the executor's guards like any other execution.
+  const healingLogger = logger.child({ module: "healing" });
+  const healingIncident = new Map<string, string>();
+  const healingWork = new Set<Promise<void>>();
+  const healingPage = (ev: { kind: string; message: string; target?: string }) =>
+    healingLogger.warn({ kind: ev.kind, target: ev.target }, ev.message);
+  const onHealthTransition = async (t: Transition): Promise<void> => {
+    const alerts = transitionAlerts(t);
+    if (alerts.length) await incidents.ingest(alerts, "healing");
+    const firing = alerts.find((a) => a.status === "firing");
+    const stored = firing ? await incidents.getAlert(firing.fingerprint) : undefined;
+    if (stored?.incidentId) healingIncident.set(t.target.id, stored.incidentId);
+    else if (t.to === "healthy") healingIncident.delete(t.target.id);
+    healing.onTransition(t);
+  };
+  const monitor = new HealthMonitor({
+    clock,
+    logger: healingLogger,
+    failedAfterMs: config.healing.failed_after,
+    onTransition: (t) => {
+      const p = onHealthTransition(t)
+        .catch((err: unknown) =>
+          healingLogger.error({ err, target: t.target.id }, "health transition not handled"),
+        )
+        .finally(() => healingWork.delete(p));
+      healingWork.add(p);
+    },
+  });
+  for (const target of targetsFromConfig(config.healing)) monitor.add(target);
+  const healing = new HealingController({
+    clock,
+    logger: healingLogger,
+    metrics: createHealingMetrics(registry),
+    config: config.healing,
+    page: healingPage,
+    unhealthyShare: () => monitor.unhealthyShare(),
+    monitoredTargets: () => monitor.size(),
+    exhausted: (target) => monitor.markFailed(target),
+    start: async (req) => {
+      const loaded = library.runbooks.get(req.runbook);
+      if (!loaded) throw new NotFoundError("runbook", req.runbook);
+      const incidentId = req.incidentId ?? healingIncident.get(req.target);
+      const incident = incidentId
+        ? { id: incidentId, labels: await runbooks.labelsOf(await incidents.get(incidentId)) }
+        : undefined;
+      const e = await executor.start({
+        runbook: loaded.runbook,
+        baseDir: loaded.baseDir,
+        params: req.params,
+        incident,
+        actor: `healing:${req.policy ?? "direct"}`,
+        reason: req.reason,
+        mode: req.shadow || config.runbooks.shadow ? "shadow" : "live",
+      });
+      if (incidentId)
+        await incidents.record([
+          {
+            incidentId,
+            at: clock.now(),
+            kind: "note",
+            actor: "system:healing",
+            data: {
+              text: `self-healing started runbook ${req.runbook} (${e.mode}) as ${e.id}`,
+              executionId: e.id,
+            },
+          },
+        ]);
+      return { executionId: e.id };
+    },
+  });
+  const healingIdle = async () => {
+    while (healingWork.size) await Promise.all([...healingWork]);
+  };
+
   const runbooks = new RunbookService({
     executor,
     store: runbookStore,
@@ -276,8 +373,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     shadow: config.runbooks.shadow,
     notify: pageHuman,
     metrics: rbMetrics,
+    onOutcome: (id, success) => healing.outcome(id, success),
   });
-  hooks.finished = (e) => runbooks.finished(e);
+  // Executions the service does not verify (no incident, shadow) are judged by their own status.
+  hooks.finished = (e) => {
+    runbooks.finished(e);
+    if (!e.incidentId || e.mode !== "live") healing.outcome(e.id, e.status === "succeeded");
+  };
   const recovered = await executor.recover();
   if (recovered.resumed + recovered.rolledBack + recovered.interrupted + recovered.waiting > 0)
     rbLogger.info(recovered, "runbook executions recovered");
@@ -322,7 +424,21 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     clock,
     logger,
     registry,
-    emit: (a) => incidents.ingest(a, "anomaly"),
+    emit: (a) => {
+      // Forecast breaches feed the proactive healing policies (target = the series' service).
+      for (const p of a)
+        if (p.status === "firing" && p.labels["alertname"] === PREDICTED_ALERTNAME)
+          void healing
+            .onForecast({
+              target: p.labels["service"] ?? "unknown",
+              labels: p.labels,
+              metric: p.labels["metric"] ?? "",
+              crossesAt: Date.parse(p.annotations["predicted_at"] ?? "") || clock.now(),
+              threshold: Number(p.annotations["threshold"]),
+            })
+            .catch((err: unknown) => healingLogger.error({ err }, "forecast policy failed"));
+      return incidents.ingest(a, "anomaly");
+    },
     // Series chosen by `detection.watch` get a streaming detector each (NAB figures in docs/detection.md),
     // up to `detection.max_series`.
     detectorFactory: (labels) => {
@@ -367,20 +483,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     record: (entries) => incidents.record(entries),
     getIncident: (id) => incidents.get(id),
     matches: (incident, confidence, extra) => runbooks.matches(incident, confidence, extra),
-    remediate: async (req) => {
-      try {
-        const e = await runbooks.startNamed({
-          runbook: req.runbook,
-          params: req.params,
-          incident: { id: req.incidentId },
-          actor: "loop",
-          reason: req.reason,
-        });
-        return { status: "started", executionId: e.id };
-      } catch (err) {
-        return { status: "held", reason: "refused", message: (err as Error).message };
-      }
-    },
+    // Through the healing controller (backoff, breaker, unhealthy limit), then the executor's guards.
+    remediate: (req) => healing.remediate({ ...req, policy: "loop" }),
     changes: (since) => changeSource?.(since) ?? [],
   });
   opened = (i) => loop.opened(i);
@@ -404,8 +508,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     setChangeSource(source) {
       changeSource = source;
     },
+    healing: { monitor, controller: healing, idle: healingIdle },
     listen() {
       telemetry.start();
+      monitor.start();
       return new Promise((resolve, reject) => {
         const s = serve(
           { fetch: api.app.fetch, hostname: config.server.host, port: config.server.port },
@@ -432,8 +538,12 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       const drained = Promise.all([
         api.idle(),
         telemetry.stop(),
-        incidents.drain(),
         loop.close(),
+        // Health transitions still write alerts: the incident queue drains after them.
+        monitor
+          .stop()
+          .then(healingIdle)
+          .then(() => incidents.drain()),
         executor.close(),
         runbooks.close(),
         stopped,

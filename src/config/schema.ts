@@ -7,6 +7,7 @@ import { telemetryConfigSchema } from "../ingest/index.js";
 import { chaosConfigSchema } from "../chaos/index.js";
 import { runbooksConfigSchema } from "../runbooks/index.js";
 import { loopConfigSchema } from "../loop/index.js";
+import { healingConfigSchema } from "../healing/index.js";
 
 /** Largest request body accepted by default: a 100-alert Alertmanager batch is ~100 KiB. */
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
@@ -85,6 +86,7 @@ export const configSchema = z
     chaos: chaosConfigSchema.prefault({}),
     runbooks: runbooksConfigSchema.prefault({}),
     loop: loopConfigSchema.prefault({}),
+    healing: healingConfigSchema.prefault({}),
   })
   .strict();
 

@@ -46,6 +46,8 @@ export interface RunbookServiceDeps {
   notify?: (event: { kind: string; message: string; executionId: string | null }) => void;
   sleep?: (ms: number) => Promise<void>;
   metrics?: RunbookMetrics;
+  /** Every judged outcome of a live execution tied to an incident (self-healing keeps its books with it). */
+  onOutcome?: (executionId: string, success: boolean) => void;
 }
 
 /** A runbook whose trigger matched an incident, with the params its trigger rendered. */
@@ -308,6 +310,7 @@ export class RunbookService {
     const incidentId = e.incidentId as string;
     const signature = incidentSignature(await inc.get(incidentId), await inc.alerts(incidentId));
     this.deps.metrics?.remediation(success);
+    this.deps.onOutcome?.(e.id, success);
     await this.deps.store.recordOutcome({
       signature,
       runbook: e.runbook.name,
