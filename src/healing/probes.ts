@@ -1,4 +1,6 @@
 import { spawn } from "node:child_process";
+import { get as httpGet } from "node:http";
+import { get as httpsGet } from "node:https";
 import { readFile } from "node:fs/promises";
 import { connect } from "node:net";
 import type { ProbeOutcome, ProbeSpec } from "./types.js";
@@ -26,23 +28,29 @@ export async function runProbe(spec: ProbeSpec, timeoutMs: number): Promise<Prob
   }
 }
 
-async function httpProbe(
-  url: string,
-  expect: number[] | undefined,
-  timeoutMs: number,
-): Promise<ProbeOutcome> {
-  let res: Response;
-  try {
-    res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: "manual" });
-  } catch (err) {
-    const e = err as Error & { cause?: { code?: string } };
-    if (e.name === "TimeoutError") return fail(`GET ${url}: no response within ${timeoutMs}ms`);
-    return fail(`GET ${url}: ${e.cause?.code ?? e.message}`);
-  }
-  // The body is not read: drop it so the socket is released.
-  await res.body?.cancel().catch(() => undefined);
-  const passed = expect ? expect.includes(res.status) : res.status >= 200 && res.status < 400;
-  return passed ? OK : fail(`GET ${url}: status ${res.status}`);
+/** A fresh connection per probe, as the kubelet does: a pooled socket would hide a restarted server. */
+function httpProbe(url: string, expect: number[] | undefined, timeoutMs: number): Promise<ProbeOutcome> {
+  return new Promise((resolve) => {
+    const u = new URL(url);
+    const get = u.protocol === "https:" ? httpsGet : httpGet;
+    let settled = false;
+    const done = (r: ProbeOutcome) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      req.destroy();
+      resolve(r);
+    };
+    const req = get(u, { agent: false, headers: { "user-agent": "novasre-healing" } }, (res) => {
+      const status = res.statusCode ?? 0;
+      // The body is not needed: dropping it releases the socket.
+      res.resume();
+      const passed = expect ? expect.includes(status) : status >= 200 && status < 400;
+      done(passed ? OK : fail(`GET ${url}: status ${status}`));
+    });
+    const timer = setTimeout(() => done(fail(`GET ${url}: no response within ${timeoutMs}ms`)), timeoutMs);
+    req.once("error", (err: NodeJS.ErrnoException) => done(fail(`GET ${url}: ${err.code ?? err.message}`)));
+  });
 }
 
 function tcpProbe(host: string, port: number, timeoutMs: number): Promise<ProbeOutcome> {
