@@ -361,6 +361,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   });
   const healingIdle = async () => {
     while (healingWork.size) await Promise.all([...healingWork]);
+    await healing.idle();
   };
 
   const runbooks = new RunbookService({

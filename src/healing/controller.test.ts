@@ -32,7 +32,7 @@ function setup(config: unknown = {}, opts: { share?: number; targets?: number; r
     // Histogram parts (_sum, _count) are values of the metric without the suffix.
     const m = (await registry.getMetricsAsJSON()).find((x) => name.startsWith(x.name));
     return (m?.values ?? [])
-      .filter((v) => (v.metricName ?? m?.name) === name)
+      .filter((v) => ((v as { metricName?: string }).metricName ?? m?.name) === name)
       .filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))
       .reduce((s, v) => s + v.value, 0);
   };
@@ -60,9 +60,6 @@ function transition(
   };
 }
 
-/** Lets fire-and-forget remediations from onTransition settle. */
-const settle = () => new Promise((r) => setImmediate(r));
-
 describe("HealingController", () => {
   it("reactive policies start their runbook with rendered params when state and matchers fit", async () => {
     const { controller, started, metric } = setup({
@@ -78,10 +75,10 @@ describe("HealingController", () => {
     });
     controller.onTransition(transition("critical", { service: "web" }));
     controller.onTransition(transition("recovering"));
-    await settle();
+    await controller.idle();
     expect(started).toEqual([]);
     controller.onTransition(transition("critical"));
-    await settle();
+    await controller.idle();
     expect(started).toEqual([
       {
         runbook: "restart",

@@ -74,6 +74,8 @@ export class HealingController {
   private readonly pending = new Map<string, Pending>();
   /** Failed remediations in a row per target. */
   private readonly failures = new Map<string, number>();
+  /** Remediations started by onTransition, which does not wait for them. */
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(private readonly deps: HealingControllerDeps) {
     const c = deps.config;
@@ -192,6 +194,11 @@ export class HealingController {
     }
   }
 
+  /** Resolves when no remediation started by a transition is still being decided or started. */
+  async idle(): Promise<void> {
+    while (this.inFlight.size) await Promise.all([...this.inFlight]);
+  }
+
   /** The target was seen healthy: starts its backoff reset clock and clears its failure count. */
   healthy(target: string): void {
     this.backoff.healthy(target, this.deps.clock.now());
@@ -214,16 +221,19 @@ export class HealingController {
       if (!matchesAll(when.matchers, t.target.labels)) continue;
       const params = this.params(policy, scope);
       if (!params) continue;
-      void this.remediate({
+      const p = this.remediate({
         runbook: policy.runbook,
         params,
         target: t.target.id,
         reason: `policy ${policy.name}: ${reason}`,
         policy: policy.name,
         ...(policy.shadow ? { shadow: true } : {}),
-      }).catch((err: unknown) =>
-        this.deps.logger.error({ err, policy: policy.name }, "remediation failed to run"),
-      );
+      })
+        .catch((err: unknown) =>
+          this.deps.logger.error({ err, policy: policy.name }, "remediation failed to run"),
+        )
+        .finally(() => this.inFlight.delete(p));
+      this.inFlight.add(p);
     }
   }
 
