@@ -38,5 +38,8 @@ if (code !== 0) {
   progress(`novasre gameday exited with ${code}`);
   process.exit(code);
 }
-const r = JSON.parse(readFileSync(report, "utf8")) as { summary: Record<string, unknown>; scenarios: unknown[] };
+const r = JSON.parse(readFileSync(report, "utf8")) as {
+  summary: Record<string, unknown>;
+  scenarios: unknown[];
+};
 finish("gameday", { scenarios_file: scenarios, quiet_minutes: Number(quiet), ...r.summary });

@@ -52,6 +52,8 @@ import {
   registerRunbookRoutes,
   type Execution,
   type ExecutionStore,
+  escalationAlert,
+  type Escalation,
 } from "./runbooks/index.js";
 import {
   createChannelRefStore,
@@ -66,7 +68,7 @@ import {
 } from "./storage/index.js";
 import { createDetector } from "./detect/index.js";
 import { ClosedLoop, type ServiceChange } from "./loop/index.js";
-import { PREDICTED_ALERTNAME, createTelemetry, type Telemetry } from "./ingest/index.js";
+import { PREDICTED_ALERTNAME, PromQLClient, createTelemetry, type Telemetry } from "./ingest/index.js";
 import {
   HealingController,
   HealthMonitor,
@@ -133,6 +135,20 @@ function timelineOf(events: readonly DispatcherEvent[]): TimelineEntry[] {
           },
         ],
   );
+}
+
+/** One number from a PromQL query: the first series' latest sample; undefined when there is none. */
+function promqlValue(pq: {
+  url?: string | undefined;
+  timeout: number;
+}): (q: string) => Promise<number | undefined> {
+  const client = new PromQLClient(pq.url as string, { timeoutMs: pq.timeout });
+  return async (q) => {
+    const r = await client.instant(q);
+    if (r.status !== "ok") return undefined;
+    const s = r.value.series[0];
+    return s && s.values.length ? s.values[s.values.length - 1] : undefined;
+  };
 }
 
 export interface AppOptions {
@@ -244,7 +260,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     events: {
       alertsChanged: (changes) => {
         for (const c of changes)
-          if (!c.joined && c.alert.status === "firing" && c.incident.status === "triggered") opened(c.incident);
+          if (!c.joined && c.alert.status === "firing" && c.incident.status === "triggered")
+            opened(c.incident);
         return notify.ingest(changes.map((c) => notifyAlert(c.alert, c.incident, publicUrl)));
       },
       incidentChanged: async (incident, action) => {
@@ -271,10 +288,34 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   for (const err of library.errors) rbLogger.error({ problems: err.format() }, "runbook file skipped");
   // The service is built after the executor it wraps; the executor's hook reaches it through this.
   const hooks: { finished?: (e: Execution) => void } = {};
-  // Pages a human (storm breaker, failed verification, interrupted execution). Logged for now; the
-  // notify module should deliver these (see docs/runbooks.md, "Known gaps").
-  const pageHuman = (ev: { kind: string; message: string; executionId: string | null }) =>
-    rbLogger.warn({ kind: ev.kind, execution: ev.executionId }, ev.message);
+  // Pages a human when automation gives up (storm breaker, failed verification, interrupted execution,
+  // healing limit): a critical alert on the execution's incident, delivered by notify like any other.
+  const escalations = new Set<Promise<void>>();
+  const escalate = (e: Escalation): void => {
+    rbLogger.warn({ kind: e.kind, execution: e.executionId, target: e.target }, e.message);
+    const p = (async () => {
+      const exe = e.executionId ? await runbookStore.get(e.executionId) : undefined;
+      const inc = exe?.incidentId ? await incidents.get(exe.incidentId) : undefined;
+      const open = inc && inc.status !== "resolved" && inc.status !== "closed";
+      await incidents.ingest(
+        [
+          escalationAlert(
+            {
+              ...e,
+              ...(exe ? { runbook: exe.runbook.name } : {}),
+              ...(open ? { incidentLabels: inc.labels } : {}),
+            },
+            clock.now(),
+          ),
+        ],
+        "system:escalation",
+      );
+    })()
+      .catch((err: unknown) => rbLogger.error({ err, kind: e.kind }, "escalation not delivered"))
+      .finally(() => escalations.delete(p));
+    escalations.add(p);
+  };
+  const pageHuman = (ev: { kind: string; message: string; executionId: string | null }) => escalate(ev);
   const executor = new RunbookExecutor({
     store: runbookStore,
     settings,
@@ -287,14 +328,15 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     notify: pageHuman,
     metrics: rbMetrics,
     onFinished: (e) => hooks.finished?.(e),
+    // Metric probes of validate steps ask the configured Prometheus (telemetry.prometheus.url).
+    ...(config.telemetry.prometheus.url ? { metricQuery: promqlValue(config.telemetry.prometheus) } : {}),
   });
   // Self-healing: probe transitions become alerts (so incidents open and resolve) and feed the policies;
   // every remediation goes through the executor's guards like any other execution.
   const healingLogger = logger.child({ module: "healing" });
   const healingIncident = new Map<string, string>();
   const healingWork = new Set<Promise<void>>();
-  const healingPage = (ev: { kind: string; message: string; target?: string }) =>
-    healingLogger.warn({ kind: ev.kind, target: ev.target }, ev.message);
+  const healingPage = (ev: { kind: string; message: string; target?: string }) => escalate(ev);
   const onHealthTransition = async (t: Transition): Promise<void> => {
     const alerts = transitionAlerts(t);
     if (alerts.length) await incidents.ingest(alerts, "healing");
@@ -487,6 +529,18 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     // Through the healing controller (backoff, breaker, unhealthy limit), then the executor's guards.
     remediate: (req) => healing.remediate({ ...req, policy: "loop" }),
     changes: (since) => changeSource?.(since) ?? [],
+    health: () => {
+      const bad = new Map<string, Set<string>>();
+      for (const h of monitor.states()) {
+        if (h.state === "healthy" || h.state === "recovering") continue;
+        const svc = h.target.labels["service"] ?? h.target.id;
+        const set = bad.get(svc) ?? new Set<string>();
+        for (const f of h.failing) set.add(f.probe);
+        bad.set(svc, set);
+      }
+      return [...bad].map(([service, probes]) => ({ service, failing: [...probes] }));
+    },
+    executionStatus: async (id) => (await runbookStore.get(id))?.status,
   });
   opened = (i) => loop.opened(i);
 
@@ -544,9 +598,12 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         monitor
           .stop()
           .then(healingIdle)
+          // Pages raised while executions stop must reach the incidents before their queue drains.
+          .then(() => Promise.all([executor.close(), runbooks.close()]))
+          .then(async () => {
+            while (escalations.size) await Promise.all([...escalations]);
+          })
           .then(() => incidents.drain()),
-        executor.close(),
-        runbooks.close(),
         stopped,
       ]);
       let timer: NodeJS.Timeout | undefined;

@@ -89,7 +89,7 @@ export function summaryLines(r: GameDayReport): string[] {
   const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
   return [
     `median time to detect   ${m.median_detect_s === null ? "n/a" : `${m.median_detect_s.toFixed(1)} s`}  (target < 10 s)`,
-    `slowest P0 recovery     ${m.p0_max_recover_s === null ? "a P0 did not recover" : `${m.p0_max_recover_s.toFixed(1)} s`}  (target <= 60 s)`,
+    `slowest P0 recovery     ${m.p0_max_recover_s === null ? "a P0 did not recover" : r.scenarios.some((x) => x.severity === "P0") ? `${m.p0_max_recover_s.toFixed(1)} s` : "no P0 scenario"}  (target <= 60 s)`,
     `right top-ranked cause  ${pct(m.top1_right_share)}  (target >= 90%)`,
     `automatic remediation   ${pct(m.automatic_share)}  (target >= 95%)`,
     `false incidents         ${m.false_incidents} in ${r.quiet_minutes} fault-free minute(s)  (target 0)`,
@@ -142,7 +142,9 @@ export async function runDemoCommand(
     io.out(`  scenarios        ${scenarioFile} (${scenarios.length})`);
     io.out(`  report           ${reportFile} and ${mdFile}`);
     if (o.warmup > 0) {
-      io.err(`${clock(started)} warming up ${o.warmup} s: the probes and the root-cause ranking learn the normal shop`);
+      io.err(
+        `${clock(started)} warming up ${o.warmup} s: the probes and the root-cause ranking learn the normal shop`,
+      );
       await new Promise<void>((r) => {
         const t = setTimeout(r, o.warmup * 1000);
         abort.signal.addEventListener("abort", () => (clearTimeout(t), r()), { once: true });
@@ -176,7 +178,11 @@ export async function runDemoCommand(
 
 function options(cmd: Command): Command {
   return cmd
-    .option("--quiet-minutes <n>", "fault-free minutes measured for false incidents first", String(DEFAULT_QUIET_MINUTES))
+    .option(
+      "--quiet-minutes <n>",
+      "fault-free minutes measured for false incidents first",
+      String(DEFAULT_QUIET_MINUTES),
+    )
     .option("--port <n>", "platform port (default 8480, or a free one when taken)")
     .option("--data <dir>", "keep the platform database, shop files and logs in DIR (default: temporary)")
     .option("--rate <n>", "requests per second of the shop's load", "20")

@@ -35,7 +35,10 @@ export class ShopProvider implements ActionProvider {
       case "restart": {
         const bad = this.known(target);
         if (bad) return bad;
-        return this.readyResult(target, "restarted", await this.shop.restart(target));
+        // A runbook may bound the wait for readiness, so a restart that cannot help fails fast.
+        const wait = Number(req.args["ready_timeout_ms"]);
+        const opts = Number.isFinite(wait) && wait > 0 ? { readyTimeoutMs: wait } : {};
+        return this.readyResult(target, "restarted", await this.shop.restart(target, opts));
       }
       case "start": {
         const bad = this.known(target);

@@ -30,7 +30,7 @@ export function builtinScenarioFile(): string {
 
 export interface DemoOptions {
   host?: string;
-  /** Platform port; default 8480, or a free port when 8480 is taken. */
+  /** Platform port; default 8480, or a free port when 8480 is taken; 0 picks a free one. */
   port?: number;
   /** Keep the platform's database and the shop's files here (default: a temporary folder, removed on stop). */
   dataDir?: string;
@@ -76,12 +76,12 @@ export function demoConfig(opts: {
   port: number;
   dataDir: string;
   targets: { url: string; labels: { service: string; instance: string; job: string } }[];
-  logLevel: string;
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug";
 }): ConfigInput {
   return {
     server: { host: opts.host, port: opts.port, shutdown_grace: 10_000 },
     storage: { url: `sqlite:${join(opts.dataDir, "novasre.db")}` },
-    log: { level: opts.logLevel as "warn" },
+    log: { level: opts.logLevel },
     // The shop's services export traces without a token; the demo listens on loopback only.
     auth: { receivers: { require_auth: false } },
     incidents: {
@@ -91,7 +91,9 @@ export function demoConfig(opts: {
       // Each scenario's incident is its own: no reopening the last one, no flap suppression across scenarios.
       reopen_window: 0,
       flap: { threshold: 1000, window: "1m" },
-      severity: { rules: [{ matchers: ['service=~"gateway|store"', 'severity="critical"'], severity: "P0" }] },
+      severity: {
+        rules: [{ matchers: ['service=~"gateway|store"', 'severity="critical"'], severity: "P0" }],
+      },
     },
     // The demo detects through health and golden-signal probes; no streaming detector per series.
     detection: { max_series: 0 },
@@ -119,7 +121,7 @@ export function demoConfig(opts: {
     loop: { diagnose_delay: 3_000 },
     healing: { limit: { max_unhealthy_share: 0.8 } },
     chaos: { state_dir: join(opts.dataDir, "chaos") },
-  } as ConfigInput;
+  };
 }
 
 /**
@@ -131,8 +133,15 @@ export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
   const host = opts.host ?? "127.0.0.1";
   const ownDir = !opts.dataDir;
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), "novasre-demo-")));
+  // The shop is told where to send traces before the platform listens, so the port is fixed first.
   const port =
-    opts.port ?? ((await portFree(host, DEMO_DEFAULT_PORT)) ? DEMO_DEFAULT_PORT : await anyPort(host));
+    opts.port === undefined
+      ? (await portFree(host, DEMO_DEFAULT_PORT))
+        ? DEMO_DEFAULT_PORT
+        : await anyPort(host)
+      : opts.port === 0
+        ? await anyPort(host)
+        : opts.port;
   const logger = createLogger(
     opts.logLevel ?? "warn",
     opts.logDestination ?? createWriteStream(join(dataDir, "novasre.log"), { flags: "a" }),
@@ -152,9 +161,12 @@ export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
     const token = (await createToken(createTokenStore(app.database.db), "demo", "admin", Date.now())).token;
 
     const changes: ServiceChange[] = [];
+    // Config pushes are suspects; a rollback undoes the service's earlier pushes, so they no longer are.
     shop.onEvent((e) => {
-      if (e.kind === "config_applied" || e.kind === "config_rolled_back")
-        changes.push({ service: e.service, kind: "config", at: e.at });
+      if (e.kind === "config_applied") changes.push({ service: e.service, kind: "config", at: e.at });
+      if (e.kind === "config_rolled_back")
+        for (let i = changes.length - 1; i >= 0; i--)
+          if (changes[i]?.service === e.service) changes.splice(i, 1);
     });
     app.setChangeSource((since) => changes.filter((c) => c.at >= since));
 
@@ -164,10 +176,18 @@ export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
       app.healing.monitor.add({
         id: i.id,
         labels: { system: "shop", service: i.service, instance: i.id },
-        probes: instanceProbes(i, () => shop.instances(i.service).find((x) => x.id === i.id), store, () => Date.now()),
+        probes: instanceProbes(
+          i,
+          () => shop.instances(i.service).find((x) => x.id === i.id),
+          store,
+          () => Date.now(),
+        ),
       });
     }
-    const load = new LoadGenerator({ gatewayUrl: shop.gatewayUrl, ratePerS: opts.rate ?? DEFAULT_LOAD_RATE_PER_S });
+    const load = new LoadGenerator({
+      gatewayUrl: shop.gatewayUrl,
+      ratePerS: opts.rate ?? DEFAULT_LOAD_RATE_PER_S,
+    });
     load.start();
     const a = app;
     const platform: GameDayPlatform = {
@@ -177,6 +197,10 @@ export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
       incident: (id) => a.incidents.get(id),
       onLoopEvent: (l) => a.loop.onEvent(l),
       execution: (id) => a.executions.get(id),
+      resolve: async (id, note) => {
+        await a.incidents.act(id, { type: "note", text: note }, "user:gameday");
+        await a.incidents.act(id, { type: "resolve" }, "user:gameday");
+      },
     };
     let stopped = false;
     return {

@@ -2,6 +2,7 @@ import type { Labels } from "../core/index.js";
 import type { InstanceInfo } from "../demo/index.js";
 import type { ProbeConfig } from "../healing/index.js";
 import type { SeriesStore } from "../ingest/index.js";
+import { OPERATIONAL_ROUTES } from "../loop/index.js";
 
 /** Window over which the demo's metric probes compute rates and ratios (ms): five 1 s scrapes. */
 export const METRIC_PROBE_WINDOW_MS = 5_000;
@@ -20,7 +21,13 @@ export const DEMO_PROBE_PERIOD_MS = 1_000;
 export const DEMO_PROBE_TIMEOUT_MS = 800;
 
 /** Per-second increase of the matched counters over the window (summed), or undefined without two samples. */
-export function windowRate(store: SeriesStore, match: Labels, windowMs: number, now: number, keep?: (l: Labels) => boolean): number | undefined {
+export function windowRate(
+  store: SeriesStore,
+  match: Labels,
+  windowMs: number,
+  now: number,
+  keep?: (l: Labels) => boolean,
+): number | undefined {
   let total = 0;
   let any = false;
   for (const s of store.select(match)) {
@@ -50,7 +57,9 @@ function lastValue(store: SeriesStore, match: Labels, now: number): number | und
   return v;
 }
 
-const is5xx = (l: Labels) => (l["code"] ?? "").startsWith("5");
+/** Real traffic only: the probes' own /healthz and the scrapes would dilute ratios and means. */
+const served = (l: Labels) => !OPERATIONAL_ROUTES.test(l["route"] ?? "");
+const is5xx = (l: Labels) => served(l) && (l["code"] ?? "").startsWith("5");
 const upstreamFailed = (l: Labels) => {
   const c = l["code"] ?? "";
   return c === "error" || c === "timeout" || c.startsWith("5");
@@ -103,7 +112,7 @@ export function instanceProbes(
       failureThreshold: 2,
       spec: {
         kind: "metric",
-        read: () => ratio(rate("http_requests_total", is5xx), rate("http_requests_total")),
+        read: () => ratio(rate("http_requests_total", is5xx), rate("http_requests_total", served)),
         op: ">",
         threshold: MAX_ERROR_RATIO,
       },
@@ -125,7 +134,11 @@ export function instanceProbes(
       failureThreshold: 3,
       spec: {
         kind: "metric",
-        read: () => ratio(rate("http_request_duration_seconds_sum"), rate("http_request_duration_seconds_count")),
+        read: () =>
+          ratio(
+            rate("http_request_duration_seconds_sum", served),
+            rate("http_request_duration_seconds_count", served),
+          ),
         op: ">",
         threshold: MAX_MEAN_LATENCY_S,
       },
@@ -134,7 +147,12 @@ export function instanceProbes(
       ...base,
       name: "cpu",
       failureThreshold: 3,
-      spec: { kind: "metric", read: () => rate("process_cpu_seconds_total"), op: ">", threshold: MAX_CPU_CORES },
+      spec: {
+        kind: "metric",
+        read: () => rate("process_cpu_seconds_total"),
+        op: ">",
+        threshold: MAX_CPU_CORES,
+      },
     },
     {
       ...base,

@@ -35,7 +35,11 @@ describe("game day summary", () => {
   });
 
   it("reports the slowest P0 recovery, or null when a P0 did not recover", () => {
-    const rs = [result({ severity: "P0", recover_s: 30 }), result({ severity: "P0", recover_s: 45 }), result({ recover_s: 99 })];
+    const rs = [
+      result({ severity: "P0", recover_s: 30 }),
+      result({ severity: "P0", recover_s: 45 }),
+      result({ recover_s: 99 }),
+    ];
     expect(summarize(rs, 0, 0).p0_max_recover_s).toBe(45);
     rs.push(result({ severity: "P0", recovered: false, recover_s: null }));
     expect(summarize(rs, 0, 0).p0_max_recover_s).toBeNull();
@@ -47,11 +51,19 @@ describe("game day summary", () => {
       2,
       1,
     );
-    expect(s).toMatchObject({ top1_right_share: 0.75, automatic_share: 0.75, false_incidents: 2, safety_violations: 1 });
+    expect(s).toMatchObject({
+      top1_right_share: 0.75,
+      automatic_share: 0.75,
+      false_incidents: 2,
+      safety_violations: 1,
+    });
   });
 
   it("renders every scenario and the targets in Markdown", () => {
-    const scenarios = [result({ name: "payments slow" }), result({ name: "gateway down", diagnosed_right: false, diagnosed_service: "orders", notes: ["late"] })];
+    const scenarios = [
+      result({ name: "payments slow" }),
+      result({ name: "gateway down", diagnosed_right: false, diagnosed_service: "orders", notes: ["late"] }),
+    ];
     const r: GameDayReport = {
       started: "2026-01-01T00:00:00.000Z",
       finished: "2026-01-01T00:10:00.000Z",

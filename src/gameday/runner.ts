@@ -13,6 +13,7 @@ export const DEFAULT_STEADY_TIMEOUT_MS = 3 * 60_000;
 /** After the runner removes a fault itself, the shop must be healthy again within this (ms). */
 export const REVERT_HEALTHY_TIMEOUT_MS = 60_000;
 const POLL_MS = 250;
+const QUIET_PROGRESS_MS = 30_000;
 
 /** What the runner reads of the platform (app.ts's App provides all of it). */
 export interface GameDayPlatform {
@@ -22,6 +23,8 @@ export interface GameDayPlatform {
   incident(id: string): Promise<Incident>;
   onLoopEvent(listener: (e: LoopEvent) => void): () => void;
   execution(id: string): Promise<Execution | undefined>;
+  /** Resolves an incident as the game day's operator (after removing a fault the platform did not). */
+  resolve(id: string, note: string): Promise<void>;
 }
 
 export type GameDayProgress =
@@ -29,8 +32,22 @@ export type GameDayProgress =
   | { type: "steady"; scenario: Scenario; index: number; waitedMs: number }
   | { type: "injected"; scenario: Scenario; index: number; description: string }
   | { type: "detected"; scenario: Scenario; index: number; seconds: number; incident: Incident }
-  | { type: "diagnosed"; scenario: Scenario; index: number; seconds: number; service: string | null; right: boolean }
-  | { type: "remediation"; scenario: Scenario; index: number; seconds: number; runbook: string; status: string }
+  | {
+      type: "diagnosed";
+      scenario: Scenario;
+      index: number;
+      seconds: number;
+      service: string | null;
+      right: boolean;
+    }
+  | {
+      type: "remediation";
+      scenario: Scenario;
+      index: number;
+      seconds: number;
+      runbook: string;
+      status: string;
+    }
   | { type: "waiting"; scenario: Scenario; index: number; seconds: number; stage: string }
   | { type: "done"; scenario: Scenario; index: number; result: ScenarioResult };
 
@@ -99,10 +116,17 @@ export async function runGameDay(
     if (opts.quietMs > 0) {
       const from = platform.now();
       const firstEvent = events.length;
+      let told = 0;
       while (platform.now() - from < opts.quietMs) {
         await sleep(Math.min(5_000, opts.quietMs - (platform.now() - from)));
-        falseIncidents = (await platform.incidentsSince(from)).length;
-        progress({ type: "quiet", elapsedMs: platform.now() - from, totalMs: opts.quietMs, incidents: falseIncidents });
+        const n = (await platform.incidentsSince(from)).length;
+        const elapsed = platform.now() - from;
+        // A line every 30 s, and at once when an incident opens.
+        if (n !== falseIncidents || elapsed - told >= QUIET_PROGRESS_MS || elapsed >= opts.quietMs) {
+          told = elapsed;
+          progress({ type: "quiet", elapsedMs: elapsed, totalMs: opts.quietMs, incidents: n });
+        }
+        falseIncidents = n;
       }
       for (const { e } of events.slice(firstEvent))
         if (e.type === "remediation" && e.result.status === "started")
@@ -142,7 +166,8 @@ export async function runGameDay(
             progress({ type: "detected", scenario: s, index, seconds: secs(incident.createdAt), incident });
         }
         for (const { at, e } of events.slice(firstEvent)) {
-          if (!incident || ("incidentId" in e ? e.incidentId : e.diagnosis.incidentId) !== incident.id) continue;
+          if (!incident || ("incidentId" in e ? e.incidentId : e.diagnosis.incidentId) !== incident.id)
+            continue;
           if (e.type === "diagnosed" && !diagnosed) {
             const service = e.diagnosis.candidates[0]?.service ?? null;
             diagnosed = { service, s: secs(at) };
@@ -155,18 +180,37 @@ export async function runGameDay(
               right: service === s.expect.rootCause,
             });
           }
-          if (e.type === "remediation" && e.result.status === "started" && !executions.has(e.result.executionId)) {
+          if (
+            e.type === "remediation" &&
+            e.result.status === "started" &&
+            !executions.has(e.result.executionId)
+          ) {
             executions.set(e.result.executionId, e.runbook);
-            progress({ type: "remediation", scenario: s, index, seconds: secs(at), runbook: e.runbook, status: "started" });
+            progress({
+              type: "remediation",
+              scenario: s,
+              index,
+              seconds: secs(at),
+              runbook: `${e.runbook} on ${e.target}`,
+              status: "started",
+            });
           }
           if (e.type === "remediation" && e.result.status === "held" && !executions.has(`held:${at}`)) {
             executions.set(`held:${at}`, e.runbook);
-            progress({ type: "remediation", scenario: s, index, seconds: secs(at), runbook: e.runbook, status: `held: ${e.result.message}` });
+            progress({
+              type: "remediation",
+              scenario: s,
+              index,
+              seconds: secs(at),
+              runbook: `${e.runbook} on ${e.target}`,
+              status: `held: ${e.result.message}`,
+            });
           }
         }
+        // Recovered: the platform closed its incident, the fault's cause is gone, and the shop is healthy.
         if (incident) {
-          const cur = await platform.incident(incident.id);
-          if (!OPEN.includes(cur.status) && (await shopHealthy())) {
+          const open = await openIncidents(t0);
+          if (open.length === 0 && (await active.cleared()) && (await shopHealthy())) {
             recoveredAt = platform.now();
             break;
           }
@@ -189,7 +233,8 @@ export async function runGameDay(
       const recovered = recoveredAt !== undefined;
       const notes: string[] = [];
       if (!incident) notes.push("no incident opened");
-      if (!recovered) notes.push(`not recovered within ${s.durationMs / 1000} s; the runner removed the fault`);
+      if (!recovered)
+        notes.push(`not recovered within ${s.durationMs / 1000} s; the runner removed the fault`);
       // The fault goes whatever happened: a game day never leaves one behind.
       const fault = active;
       active = undefined;
@@ -201,7 +246,11 @@ export async function runGameDay(
       if (!recovered) {
         const until = platform.now() + REVERT_HEALTHY_TIMEOUT_MS;
         while (!(await shopHealthy()) && platform.now() < until) await sleep(poll * 4);
-        if (!(await shopHealthy())) violations.push(`${s.name}: the shop was not healthy after the fault was removed`);
+        if (!(await shopHealthy()))
+          violations.push(`${s.name}: the shop was not healthy after the fault was removed`);
+        // What automation left open (a page, say) is closed by the operator who removed the fault.
+        for (const i of await openIncidents(t0))
+          await platform.resolve(i.id, `game day: scenario "${s.name}" ended; the runner removed the fault`);
       }
       const result: ScenarioResult = {
         name: s.name,

@@ -45,9 +45,9 @@ describe("scenario files", () => {
     expect(
       problems([{ name: "x", target: "orders", fault: "partition", params: { peer: "orders" } }]).join("\n"),
     ).toMatch(/itself/);
-    expect(problems([{ name: "x", target: "cart", fault: "latency", params: { msec: 5 } }]).join("\n")).toMatch(
-      /msec/,
-    );
+    expect(
+      problems([{ name: "x", target: "cart", fault: "latency", params: { msec: 5 } }]).join("\n"),
+    ).toMatch(/msec/);
     expect(
       problems([
         { name: "a", target: "cart", fault: "cpu-hog" },
@@ -60,7 +60,10 @@ describe("scenario files", () => {
   it("reads YAML files and reports unreadable ones as user errors", async () => {
     const dir = await mkdtemp(join(tmpdir(), "scn-"));
     const file = join(dir, "s.yaml");
-    await writeFile(file, "- { name: down, target: payments, fault: process-kill, expect: { severity: P0 } }\n");
+    await writeFile(
+      file,
+      "- { name: down, target: payments, fault: process-kill, expect: { severity: P0 } }\n",
+    );
     expect((await loadScenarioFile(file))[0]?.expect.severity).toBe("P0");
     await expect(loadScenarioFile(join(dir, "missing.yaml"))).rejects.toThrow(/cannot read/);
     await writeFile(file, "- [unclosed\n");

@@ -33,7 +33,9 @@ const paramsByFault: { [K in FaultKind]: z.ZodType } = {
   "process-kill": z.object({ signal: z.enum(["SIGKILL", "SIGTERM", "SIGSEGV"]).default("SIGKILL") }).strict(),
   "process-pause": z.object({}).strict(),
   latency: z
-    .object({ ms: z.number().int().min(1).max(60_000).default(DEFAULT_LATENCY_MS).describe("added per request") })
+    .object({
+      ms: z.number().int().min(1).max(60_000).default(DEFAULT_LATENCY_MS).describe("added per request"),
+    })
     .strict(),
   "http-errors": z
     .object({ rate: z.number().gt(0).max(1).default(DEFAULT_ERROR_RATE).describe("share answered 500") })
@@ -42,7 +44,9 @@ const paramsByFault: { [K in FaultKind]: z.ZodType } = {
     .object({ share: z.number().gt(0).max(1).default(DEFAULT_CPU_SHARE).describe("share of a core burnt") })
     .strict(),
   "memory-leak": z
-    .object({ mb_per_s: z.number().gt(0).max(200).default(DEFAULT_LEAK_MB_PER_S).describe("MB retained per s") })
+    .object({
+      mb_per_s: z.number().gt(0).max(200).default(DEFAULT_LEAK_MB_PER_S).describe("MB retained per s"),
+    })
     .strict(),
   "disk-fill": z
     .object({ mb: z.number().int().min(1).max(4096).default(DEFAULT_DISK_FILL_MB).describe("MB written") })
@@ -58,7 +62,12 @@ const paramsByFault: { [K in FaultKind]: z.ZodType } = {
   partition: z.object({ peer: z.enum(SHOP_SERVICES).describe("the other side") }).strict(),
   "clock-skew": z
     .object({
-      seconds: z.number().int().min(-86_400 * 365).max(86_400 * 365).default(DEFAULT_CLOCK_SKEW_S),
+      seconds: z
+        .number()
+        .int()
+        .min(-86_400 * 365)
+        .max(86_400 * 365)
+        .default(DEFAULT_CLOCK_SKEW_S),
     })
     .strict(),
 };
@@ -73,10 +82,15 @@ const rawScenarioSchema = z
     params: z.record(z.string(), z.unknown()).default({}),
     duration: durationSchema()
       .default(DEFAULT_SCENARIO_DURATION_MS)
-      .describe("duration the fault may stay before the runner removes it (the platform has this long to repair)"),
+      .describe(
+        "duration the fault may stay before the runner removes it (the platform has this long to repair)",
+      ),
     expect: z
       .object({
-        root_cause: z.enum(SHOP_SERVICES).optional().describe("service the RCA should rank first; default target"),
+        root_cause: z
+          .enum(SHOP_SERVICES)
+          .optional()
+          .describe("service the RCA should rank first; default target"),
         severity: severity.default("P1").describe("P0 scenarios must recover within 60 s"),
       })
       .strict()
@@ -104,7 +118,10 @@ export function parseScenarios(doc: unknown, source = "scenarios"): Scenario[] {
     : docSchema;
   const r = schema.safeParse(doc);
   if (!r.success)
-    throw new ValidationError(`${source} is not a valid scenario file`, describeIssues(schema, r.error.issues));
+    throw new ValidationError(
+      `${source} is not a valid scenario file`,
+      describeIssues(schema, r.error.issues),
+    );
   const list = Array.isArray(r.data) ? r.data : r.data.scenarios;
   const problems: { path: string; message: string }[] = [];
   const names = new Set<string>();
@@ -113,7 +130,10 @@ export function parseScenarios(doc: unknown, source = "scenarios"): Scenario[] {
     if (names.has(s.name)) problems.push({ path: `[${i}].name`, message: `"${s.name}" is used twice` });
     names.add(s.name);
     if (s.duration > MAX_SCENARIO_DURATION_MS)
-      problems.push({ path: `[${i}].duration`, message: `at most ${MAX_SCENARIO_DURATION_MS / 60_000} minutes` });
+      problems.push({
+        path: `[${i}].duration`,
+        message: `at most ${MAX_SCENARIO_DURATION_MS / 60_000} minutes`,
+      });
     const ps = paramsByFault[s.fault].safeParse(s.params);
     if (!ps.success) {
       for (const d of describeIssues(paramsByFault[s.fault], ps.error.issues))
@@ -141,7 +161,10 @@ export async function loadScenarioFile(path: string): Promise<Scenario[]> {
   try {
     text = await readFile(path, "utf8");
   } catch (err) {
-    throw new ValidationError(`cannot read scenario file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, []);
+    throw new ValidationError(
+      `cannot read scenario file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      [],
+    );
   }
   let doc: unknown;
   try {

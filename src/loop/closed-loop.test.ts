@@ -4,7 +4,13 @@ import type { Incident, TimelineEntry } from "../incidents/index.js";
 import { SeriesStore } from "../ingest/index.js";
 import type { RcaResult, RootCauseCandidate } from "../rca/index.js";
 import type { RunbookMatch } from "../runbooks/index.js";
-import { applyChanges, ClosedLoop, type LoopEvent, type RemediationRequest } from "./closed-loop.js";
+import {
+  applyChanges,
+  applyHealth,
+  ClosedLoop,
+  type LoopEvent,
+  type RemediationRequest,
+} from "./closed-loop.js";
 import { loopConfigSchema } from "./config.js";
 
 function candidate(service: string, score: number): RootCauseCandidate {
@@ -32,8 +38,29 @@ describe("applyChanges", () => {
     const old = applyChanges(rca, [{ service: "payments", kind: "config", at: 1_000 }], 700_000, 600_000, 2);
     expect(old.candidates[0]?.service).toBe("orders");
     expect(old.change).toBeUndefined();
-    const later = applyChanges(rca, [{ service: "payments", kind: "config", at: 200_000 }], 100_000, 600_000, 2);
+    const later = applyChanges(
+      rca,
+      [{ service: "payments", kind: "config", at: 200_000 }],
+      100_000,
+      600_000,
+      2,
+    );
     expect(later.change).toBeUndefined();
+  });
+
+  it("takes a change between an early onset estimate and the detection", () => {
+    const r = applyChanges(
+      rca,
+      [{ service: "payments", kind: "config", at: 102_000 }],
+      100_000,
+      600_000,
+      2,
+      105_000,
+    );
+    expect(r.change?.service).toBe("payments");
+    expect(r.candidates[0]?.adjustments.notes.join()).toMatch(
+      /after the estimated onset, before the detection/,
+    );
   });
 });
 
@@ -42,8 +69,18 @@ describe("ClosedLoop", () => {
     const clock = new ManualClock(0);
     const store = new SeriesStore();
     // Two services scraped each second for 3 minutes; at 170 s payments' errors jump, orders' follow.
-    const pay = store.upsert({ __name__: "http_requests_total", service: "payments", instance: "p", code: "500" })!;
-    const ord = store.upsert({ __name__: "http_requests_total", service: "orders", instance: "o", code: "500" })!;
+    const pay = store.upsert({
+      __name__: "http_requests_total",
+      service: "payments",
+      instance: "p",
+      code: "500",
+    })!;
+    const ord = store.upsert({
+      __name__: "http_requests_total",
+      service: "orders",
+      instance: "o",
+      code: "500",
+    })!;
     const cpu = store.upsert({ __name__: "process_cpu_seconds_total", service: "orders", instance: "o" })!;
     let p = 0;
     let o = 0;
@@ -56,6 +93,7 @@ describe("ClosedLoop", () => {
     }
     clock.set(180_000);
     const incident = { id: "inc_1", status: "triggered", detectedAt: 172_000, reopenCount: 0 } as Incident;
+    const getIncident = () => Promise.resolve({ ...incident });
     const recorded: TimelineEntry[] = [];
     const asked: Record<string, string>[] = [];
     const started: RemediationRequest[] = [];
@@ -67,28 +105,81 @@ describe("ClosedLoop", () => {
       series: () => store.all(),
       graph: () => ({ edges: [{ caller: "orders", callee: "payments", rate: 5 }] }),
       record: (e) => (recorded.push(...e), Promise.resolve()),
-      getIncident: () => Promise.resolve(incident),
+      getIncident,
       matches: (_i, _c, extra) => {
         asked.push(extra);
         return Promise.resolve([
-          { loaded: { runbook: { name: "restart" } }, params: { service: extra["rca_service"] ?? "" } } as unknown as RunbookMatch,
+          {
+            loaded: { runbook: { name: "restart" } },
+            params: { service: extra["rca_service"] ?? "" },
+          } as unknown as RunbookMatch,
         ]);
       },
-      remediate: (req) => (started.push(req), Promise.resolve({ status: "started", executionId: "exe_1" })),
-      sleep: () => Promise.resolve(),
+      remediate: (req) => {
+        started.push(req);
+        // The second guess fixes it.
+        if (started.length === 2) incident.status = "resolved";
+        return Promise.resolve({ status: "started", executionId: `exe_${started.length}` });
+      },
+      executionStatus: () => Promise.resolve("succeeded"),
+      health: () => [{ service: "orders", failing: ["errors"] }],
+      sleep: (ms) => (clock.advance(ms), Promise.resolve()),
     });
     loop.onEvent((e) => events.push(e));
     loop.opened(incident);
     loop.opened(incident); // a repeat of the same opening is ignored
     await loop.idle();
-    expect(loop.diagnosis("inc_1")?.onset).toBeGreaterThan(160_000);
-    expect(loop.diagnosis("inc_1")?.candidates[0]?.service).toBe("payments");
-    expect(recorded).toHaveLength(1);
-    expect(recorded[0]).toMatchObject({ kind: "diagnosed", data: { service: "payments" } });
-    expect(asked[0]).toMatchObject({ rca_service: "payments", recent_change: "none" });
-    expect(started).toEqual([
-      expect.objectContaining({ runbook: "restart", params: { service: "payments" }, target: "payments", incidentId: "inc_1" }),
+    const d = loop.diagnosis("inc_1");
+    expect(d?.onset).toBeGreaterThan(160_000);
+    // The metrics point at payments; only orders fails its probes, and nothing it calls does.
+    expect(d?.candidates[0]?.service).toBe("orders");
+    expect(d?.candidates[0]?.adjustments.notes.join()).toMatch(/every dependency healthy/);
+    expect(recorded.map((r) => [r.kind, r.data["service"], r.data["attempt"]])).toEqual([
+      ["diagnosed", "orders", 1],
+      ["diagnosed", "orders", 2],
     ]);
-    expect(events.map((e) => e.type)).toEqual(["diagnosed", "remediation"]);
+    expect(asked[0]).toMatchObject({ rca_service: "orders", recent_change: "none" });
+    // The first guess did not clear the incident: the next-ranked cause is tried, then it stops.
+    expect(started.map((r) => [r.target, r.params["service"], r.incidentId])).toEqual([
+      ["orders", "orders", "inc_1"],
+      ["payments", "payments", "inc_1"],
+    ]);
+    expect(events.map((e) => e.type)).toEqual(["diagnosed", "remediation", "diagnosed", "remediation"]);
+  });
+});
+
+describe("applyHealth", () => {
+  const graph = {
+    edges: [
+      { caller: "gateway", callee: "orders" },
+      { caller: "orders", callee: "payments" },
+      { caller: "orders", callee: "store" },
+    ],
+  };
+
+  it("boosts the unhealthy service whose dependencies are healthy, not its unhealthy callers", () => {
+    const out = applyHealth(
+      [candidate("gateway", 10), candidate("orders", 6), candidate("store", 5)],
+      [
+        { service: "gateway", failing: ["errors"] },
+        { service: "orders", failing: ["upstream-errors"] },
+        { service: "payments", failing: ["liveness"] },
+      ],
+      graph,
+      4,
+      0.5,
+    );
+    // payments exposed nothing (dead) yet is the frontier; gateway and orders depend on it.
+    expect(out.map((c) => c.service)).toEqual(["payments", "gateway", "orders", "store"]);
+    expect(out[0]?.adjustments.notes.join()).toMatch(/failing liveness with every dependency healthy/);
+    expect(out[1]?.adjustments.notes.join()).toMatch(/depends on unhealthy orders/);
+    expect(out[2]?.adjustments.notes.join()).toMatch(/depends on unhealthy payments/);
+    expect(out[3]?.adjustments.notes.join()).toMatch(/probes pass/);
+    expect(out.reduce((t, c) => t + c.confidence, 0)).toBeCloseTo(1);
+  });
+
+  it("leaves the ranking alone when every probe passes", () => {
+    const cs = [candidate("a", 2), candidate("b", 1)];
+    expect(applyHealth(cs, [], graph, 4, 0.5)).toEqual(cs);
   });
 });

@@ -1,7 +1,13 @@
-import type { Clock, Logger } from "../core/index.js";
+import { matchesAll, type Clock, type Logger } from "../core/index.js";
 import type { Incident, TimelineEntry } from "../incidents/index.js";
 import type { Series } from "../ingest/index.js";
-import { estimateOnset, rankRootCauses, type RcaResult, type RootCauseCandidate, type ServiceGraph } from "../rca/index.js";
+import {
+  estimateOnset,
+  rankRootCauses,
+  type RcaResult,
+  type RootCauseCandidate,
+  type ServiceGraph,
+} from "../rca/index.js";
 import type { RunbookMatch } from "../runbooks/index.js";
 import type { LoopConfig } from "./config.js";
 import { frameFromSeries } from "./live-frame.js";
@@ -13,6 +19,12 @@ export interface ServiceChange {
   at: number;
 }
 
+/** A service with failing probes now (the healing monitor's view), and which probes fail. */
+export interface UnhealthyService {
+  service: string;
+  failing: string[];
+}
+
 export interface Diagnosis {
   incidentId: string;
   at: number;
@@ -21,6 +33,10 @@ export interface Diagnosis {
   onset: number;
   /** The change that made the top candidate a suspect, if any. */
   change?: ServiceChange;
+  /** Services failing their probes when the ranking was made. */
+  unhealthy: UnhealthyService[];
+  /** 1 for the first ranking of an incident; later ones follow a remediation that did not clear it. */
+  attempt: number;
   ms: number;
 }
 
@@ -33,12 +49,26 @@ export interface RemediationRequest {
   incidentId: string;
 }
 export type RemediationResult =
-  | { status: "started"; executionId: string }
-  | { status: "held"; reason: string; message: string };
+  { status: "started"; executionId: string } | { status: "held"; reason: string; message: string };
+
+const OPEN: readonly string[] = ["triggered", "acknowledged", "mitigated"];
+const TERMINAL: readonly string[] = ["succeeded", "failed", "rolled_back", "aborted", "interrupted"];
+/** How often the loop looks at a running remediation and at the incident afterwards (ms). */
+const RECHECK_POLL_MS = 500;
+/** Longest the loop waits for one remediation to finish before judging the incident anyway (ms). */
+const EXECUTION_WAIT_MS = 5 * 60_000;
 
 export type LoopEvent =
   | { type: "diagnosed"; diagnosis: Diagnosis }
-  | { type: "remediation"; incidentId: string; at: number; runbook: string; result: RemediationResult }
+  | {
+      type: "remediation";
+      incidentId: string;
+      at: number;
+      runbook: string;
+      target: string;
+      attempt: number;
+      result: RemediationResult;
+    }
   | { type: "no_runbook"; incidentId: string; at: number; labels: Record<string, string> };
 
 export interface ClosedLoopDeps {
@@ -53,6 +83,10 @@ export interface ClosedLoopDeps {
   remediate: (req: RemediationRequest) => Promise<RemediationResult>;
   /** Changes made to services recently (newest last); none when no change source is attached. */
   changes?: (since: number) => ServiceChange[];
+  /** Services failing their health probes now; none when nothing probes. */
+  health?: () => UnhealthyService[];
+  /** Status of an execution ("running", "succeeded", ...), to know when a remediation has finished. */
+  executionStatus?: (id: string) => Promise<string | undefined>;
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -66,9 +100,11 @@ export function applyChanges(
   onsetMs: number,
   windowMs: number,
   boost: number,
+  /** Latest time a change can have caused this: the detection (an estimated onset can be seconds early). */
+  latestMs: number = onsetMs,
 ): { candidates: RootCauseCandidate[]; change?: ServiceChange } {
   const recent = new Map<string, ServiceChange>();
-  for (const c of changes) if (c.at <= onsetMs + 1_000 && c.at >= onsetMs - windowMs) recent.set(c.service, c);
+  for (const c of changes) if (c.at <= latestMs && c.at >= onsetMs - windowMs) recent.set(c.service, c);
   if (recent.size === 0) return { candidates: result.candidates };
   const candidates = result.candidates
     .map((c) => {
@@ -79,7 +115,12 @@ export function applyChanges(
         score: c.score * boost,
         adjustments: {
           ...c.adjustments,
-          notes: [...c.adjustments.notes, `${ch.kind} change ${((onsetMs - ch.at) / 1000).toFixed(0)} s before the onset`],
+          notes: [
+            ...c.adjustments.notes,
+            ch.at <= onsetMs
+              ? `${ch.kind} change ${((onsetMs - ch.at) / 1000).toFixed(0)} s before the onset`
+              : `${ch.kind} change ${((ch.at - onsetMs) / 1000).toFixed(0)} s after the estimated onset, before the detection`,
+          ],
         },
       };
     })
@@ -89,6 +130,81 @@ export function applyChanges(
   const top = candidates[0];
   const change = top ? recent.get(top.service) : undefined;
   return change ? { candidates, change } : { candidates };
+}
+
+/**
+ * Weighs the metric ranking with what the probes say: an unhealthy service none of whose (transitive)
+ * callees is unhealthy is where the failure starts (its callers fail because of it), so it is boosted; a
+ * service whose probes all pass is damped. An unhealthy frontier service the metrics missed (a dead
+ * process exposes none) joins the candidates. Pure.
+ */
+export function applyHealth(
+  candidates: readonly RootCauseCandidate[],
+  unhealthy: readonly UnhealthyService[],
+  graph: ServiceGraph,
+  frontierBoost: number,
+  healthyFactor: number,
+): RootCauseCandidate[] {
+  if (unhealthy.length === 0) return [...candidates];
+  const bad = new Map(unhealthy.map((u) => [u.service, u.failing]));
+  const callees = new Map<string, Set<string>>();
+  for (const e of graph.edges) {
+    if (e.caller === e.callee) continue;
+    const set = callees.get(e.caller) ?? new Set<string>();
+    set.add(e.callee);
+    callees.set(e.caller, set);
+  }
+  const badBelow = (svc: string): string | undefined => {
+    const seen = new Set<string>([svc]);
+    const queue = [...(callees.get(svc) ?? [])];
+    while (queue.length) {
+      const c = queue.shift() as string;
+      if (seen.has(c)) continue;
+      seen.add(c);
+      if (bad.has(c)) return c;
+      queue.push(...(callees.get(c) ?? []));
+    }
+    return undefined;
+  };
+  const top = candidates.reduce((m, c) => Math.max(m, c.score), 0);
+  const out = candidates.map((c) => ({
+    ...c,
+    adjustments: { ...c.adjustments, notes: [...c.adjustments.notes] },
+  }));
+  for (const [service] of bad)
+    if (!out.some((c) => c.service === service))
+      out.push({
+        service,
+        score: top > 0 ? top / 2 : 1,
+        confidence: 0,
+        evidence: [],
+        adjustments: {
+          baseScore: 0,
+          graphFactor: 1,
+          historyFactor: 1,
+          notes: ["no metric moved (none reported?)"],
+        },
+      });
+  for (const c of out) {
+    const failing = bad.get(c.service);
+    if (!failing) {
+      c.score *= healthyFactor;
+      c.adjustments.notes.push(`its probes pass: score x${healthyFactor}`);
+      continue;
+    }
+    const below = badBelow(c.service);
+    if (below) c.adjustments.notes.push(`failing ${failing.join(", ")}, but depends on unhealthy ${below}`);
+    else {
+      c.score *= frontierBoost;
+      c.adjustments.notes.push(
+        `failing ${failing.join(", ")} with every dependency healthy: score x${frontierBoost}`,
+      );
+    }
+  }
+  out.sort((a, b) => b.score - a.score || a.service.localeCompare(b.service));
+  const total = out.reduce((t, c) => t + Math.max(0, c.score), 0);
+  for (const c of out) c.confidence = total > 0 ? Math.max(0, c.score) / total : 0;
+  return out;
 }
 
 /**
@@ -146,18 +262,27 @@ export class ClosedLoop {
     if (this.deps.sleep) return this.deps.sleep(ms);
     const signal = this.wake.signal;
     return new Promise((r) => {
-      const t = setTimeout(r, ms);
-      signal.addEventListener("abort", () => (clearTimeout(t), r()), { once: true });
+      const done = () => {
+        clearTimeout(t);
+        signal.removeEventListener("abort", done);
+        r();
+      };
+      const t = setTimeout(done, ms);
+      signal.addEventListener("abort", done, { once: true });
     });
   }
 
   /** Ranks the cause of an incident from the metrics around its detection. */
-  diagnose(incident: Incident): Diagnosis {
+  diagnose(incident: Incident, attempt = 1): Diagnosis {
     const { config, clock } = this.deps;
     const started = performance.now();
     const now = clock.now();
     const from = incident.detectedAt - config.lookback;
-    const frame = frameFromSeries(this.deps.series(), { from, to: now });
+    const frame = frameFromSeries(this.deps.series(), {
+      from,
+      to: now,
+      exclude: (l) => config.exclude_series.some((ms) => matchesAll(ms, l)),
+    });
     // The onset, estimated from all metrics in the recent part only: a detection comes seconds after the
     // change, and older level shifts (a restart, the start-up) must not be taken for it.
     const searchFrom = (incident.detectedAt - config.onset_search) / 1000;
@@ -168,8 +293,9 @@ export class ClosedLoop {
       { windowSamples: config.onset_window },
     );
     const onsetSec = frame.times[Math.min(frame.times.length - 1, first + est.index)];
+    const graph = this.deps.graph();
     const rca = rankRootCauses(frame, {
-      graph: this.deps.graph(),
+      graph,
       ...(onsetSec !== undefined ? { onsetTime: onsetSec } : {}),
     });
     const onsetMs = onsetSec !== undefined ? onsetSec * 1000 : incident.detectedAt;
@@ -179,13 +305,26 @@ export class ClosedLoop {
       onsetMs,
       config.change_window,
       config.change_boost,
+      Math.max(onsetMs, incident.detectedAt),
     );
+    const unhealthy = this.deps.health?.() ?? [];
+    const candidates = applyHealth(
+      adjusted.candidates,
+      unhealthy,
+      graph,
+      config.frontier_boost,
+      config.healthy_factor,
+    );
+    const change =
+      adjusted.change && candidates[0]?.service === adjusted.change.service ? adjusted.change : undefined;
     const d: Diagnosis = {
       incidentId: incident.id,
       at: clock.now(),
-      candidates: adjusted.candidates,
+      candidates,
       onset: onsetMs,
-      ...(adjusted.change ? { change: adjusted.change } : {}),
+      ...(change ? { change } : {}),
+      unhealthy,
+      attempt,
       ms: performance.now() - started,
     };
     this.diagnoses.set(incident.id, d);
@@ -193,16 +332,33 @@ export class ClosedLoop {
   }
 
   private async handle(incidentId: string): Promise<void> {
-    const { config, clock } = this.deps;
+    const { config } = this.deps;
     await this.sleep(config.diagnose_delay);
-    if (this.closed) return;
-    const incident = await this.deps.getIncident(incidentId);
-    if (incident.status === "resolved" || incident.status === "closed") return;
-    const d = this.diagnose(incident);
+    const tried = new Set<string>();
+    for (let attempt = 1; attempt <= config.max_attempts && !this.closed; attempt++) {
+      const incident = await this.deps.getIncident(incidentId);
+      if (!OPEN.includes(incident.status)) return;
+      const d = this.diagnose(incident, attempt);
+      await this.recordDiagnosis(d);
+      this.emit({ type: "diagnosed", diagnosis: d });
+      if (!config.remediate) return;
+      const started = await this.remediateBest(incident, d, tried);
+      if (!started) return;
+      // Give the remediation its time, then look again: still open means the guess was wrong (or not enough).
+      await this.waitFinished(started);
+      const until = this.deps.clock.now() + config.recheck_after;
+      while (!this.closed && this.deps.clock.now() < until) {
+        if (!OPEN.includes((await this.deps.getIncident(incidentId)).status)) return;
+        await this.sleep(Math.min(RECHECK_POLL_MS, config.recheck_after));
+      }
+    }
+  }
+
+  private async recordDiagnosis(d: Diagnosis): Promise<void> {
     const top = d.candidates[0];
     await this.deps.record([
       {
-        incidentId,
+        incidentId: d.incidentId,
         at: d.at,
         kind: "diagnosed",
         actor: "system:rca",
@@ -212,7 +368,9 @@ export class ClosedLoop {
           metric: top?.metric ?? null,
           confidence: top ? Number(top.confidence.toFixed(3)) : 0,
           onset: new Date(d.onset).toISOString(),
+          attempt: d.attempt,
           ...(d.change ? { change: d.change } : {}),
+          unhealthy: d.unhealthy,
           candidates: d.candidates.slice(0, 3).map((c) => ({
             service: c.service,
             kind: c.kind ?? null,
@@ -223,27 +381,61 @@ export class ClosedLoop {
         },
       },
     ]);
-    this.emit({ type: "diagnosed", diagnosis: d });
-    if (!top || !config.remediate) return;
-    const extra: Record<string, string> = {
-      rca_service: top.service,
-      rca_kind: top.kind ?? "other",
-      rca_metric: top.metric ?? "",
-      recent_change: d.change?.kind ?? "none",
-    };
-    const matches = await this.deps.matches(incident, top.confidence, extra);
-    const m = matches[0];
-    if (!m) {
-      this.emit({ type: "no_runbook", incidentId, at: clock.now(), labels: extra });
-      return;
+  }
+
+  /** Starts the runbook for the best candidate not tried yet; returns its execution id, if one started. */
+  private async remediateBest(
+    incident: Incident,
+    d: Diagnosis,
+    tried: Set<string>,
+  ): Promise<string | undefined> {
+    const { clock } = this.deps;
+    for (const c of d.candidates) {
+      const extra: Record<string, string> = {
+        rca_service: c.service,
+        rca_kind: c.kind ?? "other",
+        rca_metric: c.metric ?? "",
+        recent_change: d.change && d.change.service === c.service ? d.change.kind : "none",
+      };
+      const m = (await this.deps.matches(incident, c.confidence, extra)).find(
+        (x) => !tried.has(`${c.service}|${x.loaded.runbook.name}`),
+      );
+      if (!m) continue;
+      tried.add(`${c.service}|${m.loaded.runbook.name}`);
+      const result = await this.deps.remediate({
+        runbook: m.loaded.runbook.name,
+        params: m.params,
+        target: c.service,
+        reason: `ranked root cause ${c.service} (${c.kind ?? "other"}, confidence ${c.confidence.toFixed(2)}${d.attempt > 1 ? `, attempt ${d.attempt}` : ""})`,
+        incidentId: incident.id,
+      });
+      this.emit({
+        type: "remediation",
+        incidentId: incident.id,
+        at: clock.now(),
+        runbook: m.loaded.runbook.name,
+        target: c.service,
+        attempt: d.attempt,
+        result,
+      });
+      return result.status === "started" ? result.executionId : undefined;
     }
-    const result = await this.deps.remediate({
-      runbook: m.loaded.runbook.name,
-      params: m.params,
-      target: top.service,
-      reason: `ranked root cause ${top.service} (${top.kind ?? "other"}, confidence ${top.confidence.toFixed(2)})`,
-      incidentId,
+    this.emit({
+      type: "no_runbook",
+      incidentId: incident.id,
+      at: clock.now(),
+      labels: { attempt: String(d.attempt) },
     });
-    this.emit({ type: "remediation", incidentId, at: clock.now(), runbook: m.loaded.runbook.name, result });
+    return undefined;
+  }
+
+  private async waitFinished(executionId: string): Promise<void> {
+    if (!this.deps.executionStatus) return;
+    const until = this.deps.clock.now() + EXECUTION_WAIT_MS;
+    while (!this.closed && this.deps.clock.now() < until) {
+      const st = await this.deps.executionStatus(executionId);
+      if (st === undefined || TERMINAL.includes(st)) return;
+      await this.sleep(RECHECK_POLL_MS);
+    }
   }
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { durationSchema } from "../core/index.js";
+import { durationSchema, matcherSchema } from "../core/index.js";
 
 /** Wait after an incident opens before ranking its cause (ms): the onset needs samples after it. */
 export const DEFAULT_DIAGNOSE_DELAY_MS = 4_000;
@@ -11,6 +11,14 @@ export const DEFAULT_CHANGE_WINDOW_MS = 10 * 60_000;
 export const DEFAULT_ONSET_SEARCH_MS = 60_000;
 /** Samples on each side of a candidate onset: short, as only seconds of data follow a fresh detection. */
 export const DEFAULT_ONSET_WINDOW_SAMPLES = 5;
+/** Remediations tried per incident: a wrong first guess is followed by the next-ranked cause. */
+export const DEFAULT_LOOP_MAX_ATTEMPTS = 3;
+/** After a remediation finishes, how long the incident has to clear before the loop tries again (ms). */
+export const DEFAULT_RECHECK_AFTER_MS = 15_000;
+/** Score multiplier of an unhealthy service none of whose dependencies is unhealthy (the failure frontier). */
+export const DEFAULT_FRONTIER_BOOST = 4;
+/** Score multiplier of a service whose probes all pass. */
+export const DEFAULT_HEALTHY_FACTOR = 0.5;
 /** Score multiplier of a candidate service changed within the change window before the onset. */
 export const DEFAULT_CHANGE_BOOST = 2;
 
@@ -30,6 +38,12 @@ export const loopConfigSchema = z
     lookback: durationSchema()
       .default(DEFAULT_DIAGNOSE_LOOKBACK_MS)
       .describe("duration of metrics before the detection read as the normal period"),
+    exclude_series: z
+      .array(z.array(matcherSchema).min(1))
+      .prefault([['job="traces"']])
+      .describe(
+        "series left out of the ranking, each entry a list of label matchers that must all match; by default the trace RED series, whose one-minute windows lag a change by up to a minute",
+      ),
     onset_search: durationSchema()
       .default(DEFAULT_ONSET_SEARCH_MS)
       .describe("duration before the detection in which the onset is estimated"),
@@ -39,6 +53,27 @@ export const loopConfigSchema = z
       .min(2)
       .default(DEFAULT_ONSET_WINDOW_SAMPLES)
       .describe("samples on each side of a candidate onset"),
+    max_attempts: z
+      .number()
+      .int()
+      .min(1)
+      .max(10)
+      .default(DEFAULT_LOOP_MAX_ATTEMPTS)
+      .describe("remediations tried per incident, each on the best cause not yet tried"),
+    recheck_after: durationSchema()
+      .default(DEFAULT_RECHECK_AFTER_MS)
+      .describe("duration the incident has to clear after a remediation before the next attempt"),
+    frontier_boost: z
+      .number()
+      .min(1)
+      .default(DEFAULT_FRONTIER_BOOST)
+      .describe("score multiplier for an unhealthy service whose dependencies are healthy"),
+    healthy_factor: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(DEFAULT_HEALTHY_FACTOR)
+      .describe("score multiplier for a service whose probes all pass"),
     change_window: durationSchema()
       .default(DEFAULT_CHANGE_WINDOW_MS)
       .describe("duration; a change to a service this long before the onset makes it a suspect"),

@@ -1,4 +1,4 @@
-export { ClosedLoop, applyChanges } from "./closed-loop.js";
+export { ClosedLoop, applyChanges, applyHealth } from "./closed-loop.js";
 export type {
   ClosedLoopDeps,
   Diagnosis,
@@ -6,6 +6,7 @@ export type {
   RemediationRequest,
   RemediationResult,
   ServiceChange,
+  UnhealthyService,
 } from "./closed-loop.js";
 export {
   loopConfigSchema,
@@ -15,6 +16,10 @@ export {
   DEFAULT_CHANGE_BOOST,
   DEFAULT_ONSET_SEARCH_MS,
   DEFAULT_ONSET_WINDOW_SAMPLES,
+  DEFAULT_LOOP_MAX_ATTEMPTS,
+  DEFAULT_RECHECK_AFTER_MS,
+  DEFAULT_FRONTIER_BOOST,
+  DEFAULT_HEALTHY_FACTOR,
 } from "./config.js";
 export type { LoopConfig } from "./config.js";
 export {
@@ -22,5 +27,6 @@ export {
   DEFAULT_FRAME_STEP_MS,
   DEFAULT_FRAME_LOOKBACK_MS,
   AGGREGATED_LABELS,
+  OPERATIONAL_ROUTES,
 } from "./live-frame.js";
 export type { FrameOptions } from "./live-frame.js";

@@ -12,8 +12,16 @@ describe("frameFromSeries", () => {
     const store = new SeriesStore();
     const pts = (perS: number): [number, number][] =>
       Array.from({ length: 6 }, (_, i) => [1_000 * (i + 1), perS * i] as [number, number]);
-    fill(store, { __name__: "http_requests_total", service: "cart", instance: "cart-0", route: "/a", code: "200" }, pts(2));
-    fill(store, { __name__: "http_requests_total", service: "cart", instance: "cart-1", route: "/b", code: "200" }, pts(3));
+    fill(
+      store,
+      { __name__: "http_requests_total", service: "cart", instance: "cart-0", route: "/a", code: "200" },
+      pts(2),
+    );
+    fill(
+      store,
+      { __name__: "http_requests_total", service: "cart", instance: "cart-1", route: "/b", code: "200" },
+      pts(3),
+    );
     const f = frameFromSeries(store.all(), { from: 2_000, to: 6_000 });
     expect(Array.from(f.times)).toEqual([2, 3, 4, 5, 6]);
     const s = f.series.find((x) => x.name === "cart_http_requests_total{code=200}");
@@ -23,11 +31,26 @@ describe("frameFromSeries", () => {
 
   it("handles counter resets, gaps beyond the lookback and the mean of a duration summary", () => {
     const store = new SeriesStore();
-    fill(store, { __name__: "d_seconds_sum", service: "p", instance: "p-0" }, [[1_000, 0], [2_000, 1], [3_000, 2]]);
-    fill(store, { __name__: "d_seconds_count", service: "p", instance: "p-0" }, [[1_000, 0], [2_000, 4], [3_000, 8]]);
+    fill(store, { __name__: "d_seconds_sum", service: "p", instance: "p-0" }, [
+      [1_000, 0],
+      [2_000, 1],
+      [3_000, 2],
+    ]);
+    fill(store, { __name__: "d_seconds_count", service: "p", instance: "p-0" }, [
+      [1_000, 0],
+      [2_000, 4],
+      [3_000, 8],
+    ]);
     // A restart: the counter starts again from 0.
-    fill(store, { __name__: "c_total", service: "p", instance: "p-0" }, [[1_000, 100], [2_000, 110], [3_000, 4]]);
-    fill(store, { __name__: "up", service: "p", instance: "p-0" }, [[1_000, 1], [2_000, 1]]);
+    fill(store, { __name__: "c_total", service: "p", instance: "p-0" }, [
+      [1_000, 100],
+      [2_000, 110],
+      [3_000, 4],
+    ]);
+    fill(store, { __name__: "up", service: "p", instance: "p-0" }, [
+      [1_000, 1],
+      [2_000, 1],
+    ]);
     const f = frameFromSeries(store.all(), { from: 2_000, to: 8_000, lookbackMs: 3_000 });
     const get = (n: string) => Array.from(f.series.find((x) => x.name === n)!.values);
     expect(get("p_d_seconds_mean").slice(0, 2)).toEqual([0.25, 0.25]);

@@ -9,6 +9,12 @@ export const DEFAULT_FRAME_LOOKBACK_MS = 20_000;
 /** Labels that split a metric into instances, routes or buckets; metrics are summed over them per service. */
 export const AGGREGATED_LABELS: readonly string[] = ["instance", "job", "route", "method", "le", "quantile"];
 
+/**
+ * Routes of health checks, scrapes and admin calls: counted by many services with the real traffic, they
+ * would dilute its error ratio and latency, so their series stay out of the frame.
+ */
+export const OPERATIONAL_ROUTES = /^\/(healthz|readyz|livez|metrics|admin)(\/|$)/;
+
 export interface FrameOptions {
   from: number;
   to: number;
@@ -16,6 +22,8 @@ export interface FrameOptions {
   lookbackMs?: number;
   /** Services to keep (all with a `service` label when absent). */
   services?: ReadonlySet<string>;
+  /** Series to leave out. */
+  exclude?: (labels: Labels) => boolean;
 }
 
 const COUNTER = /(_total|_count|_sum)$/;
@@ -84,6 +92,7 @@ export function frameFromSeries(series: Iterable<Series>, opts: FrameOptions): M
     const service = s.labels["service"];
     const name = s.labels["__name__"];
     if (!service || !name || name.endsWith("_bucket") || s.ended) continue;
+    if (OPERATIONAL_ROUTES.test(s.labels["route"] ?? "") || opts.exclude?.(s.labels)) continue;
     if (opts.services && !opts.services.has(service)) continue;
     let { times, values } = s.window();
     if (times.length === 0 || times[times.length - 1]! < opts.from - lookback) continue;

@@ -70,3 +70,5 @@ export {
 export type { RunbookRouteDeps } from "./http-routes.js";
 export { createRunbookMetrics } from "./metrics.js";
 export type { RunbookMetrics } from "./metrics.js";
+export { escalationAlert, ESCALATION_ALERTNAME, ESCALATION_SOURCE } from "./escalation.js";
+export type { Escalation } from "./escalation.js";

@@ -94,11 +94,14 @@ triggers:
   - matchers: ['alertname=~"Disk.*|Inode\\"s"', { label: service, op: "!=", value: "" }, env=prod]
 steps: [{ id: a, kind: wait, duration: 1s }]
 `);
-    expect(rb.triggers[0]?.matchers).toEqual([
-      { label: "alertname", op: "=~", value: 'Disk.*|Inode"s' },
-      { label: "service", op: "!=", value: "" },
-      { label: "env", op: "=", value: "prod" },
+    expect(rb.triggers[0]?.matchers.map(({ name, op, value }) => ({ name, op, value }))).toEqual([
+      { name: "alertname", op: "=~", value: 'Disk.*|Inode"s' },
+      { name: "service", op: "!=", value: "" },
+      { name: "env", op: "=", value: "prod" },
     ]);
+    // Anchored, as in Alertmanager: the whole value must match.
+    expect(rb.triggers[0]?.matchers[0]?.re?.test("Diskfull")).toBe(true);
+    expect(rb.triggers[0]?.matchers[0]?.re?.test("xDisk")).toBe(false);
     const ps = problems(`name: x
 triggers:
   - matchers: ["alertname ~ Disk", 'a=~"("']

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { durationSchema } from "../core/index.js";
+import { durationSchema, parseMatcher, type Matcher as CoreMatcher } from "../core/index.js";
 import { ACTION_VERBS } from "../providers/index.js";
 
 /** Output kept per command step (stdout and stderr each); the rest is cut and marked truncated. */
@@ -22,8 +22,6 @@ const id = z
   .string()
   .regex(/^[a-z][a-z0-9_-]{0,62}$/, "lowercase letters, digits, _ and -, starting with a letter");
 
-const MATCHER_TEXT = /^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*(?:"((?:[^"\\]|\\.)*)"|([^\s"]*))\s*$/;
-
 const matcherObject = z
   .object({
     label: z.string().min(1),
@@ -34,32 +32,19 @@ const matcherObject = z
 
 /**
  * A label matcher, Alertmanager-style: an object `{label, op, value}` or the text form
- * `alertname=~"Disk.*"`. (A local parser until the core matcher parser is merged; the lead unifies.)
+ * `alertname=~"Disk.*"`; both parse to core's matcher (regexes fully anchored).
  */
-export const matcherSchema = z
-  .union([
-    matcherObject,
-    z.string().transform((text, ctx) => {
-      const m = MATCHER_TEXT.exec(text);
-      if (!m) {
-        ctx.addIssue({
-          code: "custom",
-          message: `invalid matcher ${JSON.stringify(text)} (use e.g. service="api" or alertname=~"Disk.*")`,
-        });
-        return z.NEVER;
-      }
-      const value = m[3] !== undefined ? m[3].replace(/\\(.)/g, "$1") : (m[4] ?? "");
-      return { label: m[1] as string, op: m[2] as "=" | "!=" | "=~" | "!~", value };
-    }),
-  ])
-  .superRefine((m, ctx) => {
-    if (m.op !== "=~" && m.op !== "!~") return;
-    try {
-      new RegExp(`^(?:${m.value})$`, "u");
-    } catch {
-      ctx.addIssue({ code: "custom", message: `invalid regular expression ${JSON.stringify(m.value)}` });
-    }
-  });
+export const matcherSchema = z.union([matcherObject, z.string()]).transform((m, ctx): CoreMatcher => {
+  const r = parseMatcher(typeof m === "string" ? m : `${m.label}${m.op}${JSON.stringify(m.value)}`);
+  if (r.status === "error") {
+    ctx.addIssue({
+      code: "custom",
+      message: `${r.error} (use e.g. service="api" or alertname=~"Disk.*")`,
+    });
+    return z.NEVER;
+  }
+  return r.value;
+});
 export type Matcher = z.output<typeof matcherSchema>;
 
 export const paramSchema = z

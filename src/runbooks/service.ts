@@ -243,8 +243,13 @@ export class RunbookService {
       this.deps.sleep ??
       ((ms: number) =>
         new Promise<void>((r) => {
-          const t = setTimeout(r, ms);
-          signal.addEventListener("abort", () => (clearTimeout(t), r()), { once: true });
+          const done = () => {
+            clearTimeout(t);
+            signal.removeEventListener("abort", done);
+            r();
+          };
+          const t = setTimeout(done, ms);
+          signal.addEventListener("abort", done, { once: true });
         }));
     const incidentId = e.incidentId as string;
     for (;;) {

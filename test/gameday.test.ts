@@ -1,0 +1,51 @@
+// The closed loop end to end: the platform watches the real demo shop (six processes), faults are
+// injected, and the platform must detect, rank the right cause and repair without help.
+import { describe, expect, it } from "vitest";
+import { parseScenarios, runGameDay, startDemo, type GameDayProgress } from "../src/gameday/index.js";
+
+describe("game day on the demo shop", () => {
+  it("detects, diagnoses and repairs a crash and a bad config push, with the report's figures", async () => {
+    const demo = await startDemo({ port: 0, rate: 20 });
+    const seen: GameDayProgress[] = [];
+    try {
+      // A normal period first: probes and the ranking compare against it.
+      await new Promise((r) => setTimeout(r, 20_000));
+      const scenarios = parseScenarios([
+        { name: "payments crashes", target: "payments", fault: "process-kill", duration: "75s" },
+        { name: "bad payments config", target: "payments", fault: "bad-config", duration: "75s" },
+      ]);
+      const report = await runGameDay(demo.shop, demo.platform, {
+        scenarios,
+        quietMs: 0,
+        settleMs: 10_000,
+        onProgress: (e) => seen.push(e),
+      });
+      const [crash, config] = report.scenarios;
+      expect(crash).toMatchObject({
+        detected: true,
+        diagnosed_right: true,
+        recovered: true,
+        automatic: true,
+      });
+      expect(crash?.runbooks).toContain("shop-restart");
+      expect(config).toMatchObject({
+        detected: true,
+        diagnosed_right: true,
+        recovered: true,
+        automatic: true,
+      });
+      expect(config?.runbooks[0]).toBe("shop-config-rollback");
+      expect(report.safety_violations).toBe(0);
+      expect(report.summary.top1_right_share).toBe(1);
+      expect(report.summary.median_detect_s).toBeGreaterThan(0);
+      // The progress view saw every step of both scenarios.
+      for (const t of ["injected", "detected", "diagnosed", "remediation", "done"])
+        expect(seen.filter((e) => e.type === t).length).toBeGreaterThanOrEqual(2);
+      // The ranking is on the incident's timeline.
+      const tl = await demo.app.incidents.timeline(crash?.incident ?? "");
+      expect(tl.find((e) => e.kind === "diagnosed")?.data["service"]).toBe("payments");
+    } finally {
+      await demo.stop();
+    }
+  }, 360_000);
+});
