@@ -50,6 +50,10 @@ export function buildProgram(): Command {
     .action(async (opts: { config?: string }) => {
       const config = await loadConfig(opts.config);
       const app = await createApp(config);
+      // Faults a crashed chaos run left behind (the ledger) are reverted before anything else runs.
+      const recovered = await app.chaos.recover();
+      if (recovered.reverted.length)
+        out(`chaos: reverted ${recovered.reverted.length} fault(s) left over by a crashed run`);
       const tokens = createTokenStore(app.database.db);
       let bootstrap: string | undefined;
       if ((await tokens.list()).length === 0)
