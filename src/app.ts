@@ -291,11 +291,12 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   // Pages a human when automation gives up (storm breaker, failed verification, interrupted execution,
   // healing limit): a critical alert on the execution's incident, delivered by notify like any other.
   const escalations = new Set<Promise<void>>();
-  const escalate = (e: Escalation): void => {
+  const escalate = (e: Escalation & { incidentId?: string }): void => {
     rbLogger.warn({ kind: e.kind, execution: e.executionId, target: e.target }, e.message);
     const p = (async () => {
       const exe = e.executionId ? await runbookStore.get(e.executionId) : undefined;
-      const inc = exe?.incidentId ? await incidents.get(exe.incidentId) : undefined;
+      const incidentId = e.incidentId ?? exe?.incidentId ?? undefined;
+      const inc = incidentId ? await incidents.get(incidentId) : undefined;
       const open = inc && inc.status !== "resolved" && inc.status !== "closed";
       await incidents.ingest(
         [
@@ -541,6 +542,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       return [...bad].map(([service, probes]) => ({ service, failing: [...probes] }));
     },
     executionStatus: async (id) => (await runbookStore.get(id))?.status,
+    escalate,
   });
   opened = (i) => loop.opened(i);
 

@@ -508,16 +508,18 @@ export class Shop implements ShopControl {
       const previous = this.config(service);
       const targets = this.resolve(service);
       this.noteChange(targets, "config");
+      // The event carries when the change began: the new config is live from the restart on.
+      const began = Date.now();
       this.writeConfig(service, next);
       const r = await this.restartInstances(targets, opts.readyTimeoutMs);
       if (r.ready) {
-        this.emit({ kind: "config_applied", at: Date.now(), service, ready: true });
+        this.emit({ kind: "config_applied", at: began, service, ready: true });
         this.logger.info({ service }, "config applied");
         return { outcome: "applied", service, config: next };
       }
       const reason = describeReasons(r);
       if (opts.rollback === false) {
-        this.emit({ kind: "config_applied", at: Date.now(), service, ready: false });
+        this.emit({ kind: "config_applied", at: began, service, ready: false });
         this.logger.warn({ service, reason }, "config applied without rollback: not ready");
         return { outcome: "applied_not_ready", service, config: next, reason };
       }

@@ -118,8 +118,12 @@ export function demoConfig(opts: {
       target_cooldown: "15s",
       rate: { max: 100, window: "1h" },
     },
-    loop: { diagnose_delay: 3_000 },
-    healing: { limit: { max_unhealthy_share: 0.8 } },
+    // Probes fire seconds after a fault here, and the previous scenario's repair is at least the settle
+    // time (20 s) before the next fault: a 20 s onset search sees this fault's change and not that one.
+    loop: { diagnose_delay: 3_000, onset_search: "20s" },
+    // A store outage takes every service that reads it down with it (5 of 6 targets): the limit is for
+    // mass failures with many causes, so here it only holds when nearly everything fails.
+    healing: { limit: { max_unhealthy_share: 0.9 } },
     chaos: { state_dir: join(opts.dataDir, "chaos") },
   };
 }

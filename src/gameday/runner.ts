@@ -7,7 +7,7 @@ import type { GameDayReport, ScenarioResult } from "./report.js";
 import { summarize } from "./report.js";
 
 /** How long the shop must be healthy, with no open incident, before the next fault (ms). */
-export const DEFAULT_SETTLE_MS = 15_000;
+export const DEFAULT_SETTLE_MS = 20_000;
 /** How long the runner waits for the shop to become steady before giving up on a scenario (ms). */
 export const DEFAULT_STEADY_TIMEOUT_MS = 3 * 60_000;
 /** After the runner removes a fault itself, the shop must be healthy again within this (ms). */

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { describeIssues, durationSchema, ValidationError } from "../core/index.js";
+import { describeIssues, durationSchema, ValidationError, type ErrorDetail } from "../core/index.js";
 import { SHOP_SERVICES, type ShopService } from "../demo/index.js";
 
 export const FAULT_KINDS = [
@@ -107,26 +107,34 @@ export interface Scenario {
   expect: { rootCause: ShopService; severity: "P0" | "P1" | "P2" | "P3" };
 }
 
-const listSchema = z.array(rawScenarioSchema).min(1, "list at least one scenario");
-const docSchema = z.object({ scenarios: listSchema }).strict();
+const docSchema = z.object({ scenarios: z.array(z.unknown()).min(1, "list at least one scenario") }).strict();
 
-/** Validates a scenario file's parsed content: shape, per-fault params, names unique, partition peers. */
+/**
+ * Validates a scenario file's parsed content: each scenario's shape, its fault's params, names unique,
+ * partition peers; every problem of every scenario is reported at once, with its path.
+ */
 export function parseScenarios(doc: unknown, source = "scenarios"): Scenario[] {
-  // A bare list is the documented form; {scenarios: [...]} is accepted too.
-  const schema: z.ZodType<z.output<typeof listSchema> | z.output<typeof docSchema>> = Array.isArray(doc)
-    ? listSchema
-    : docSchema;
-  const r = schema.safeParse(doc);
-  if (!r.success)
-    throw new ValidationError(
-      `${source} is not a valid scenario file`,
-      describeIssues(schema, r.error.issues),
-    );
-  const list = Array.isArray(r.data) ? r.data : r.data.scenarios;
-  const problems: { path: string; message: string }[] = [];
+  const fail = (problems: ErrorDetail[]) =>
+    new ValidationError(`${source} is not a valid scenario file`, problems);
+  let list: unknown[];
+  if (Array.isArray(doc)) list = doc;
+  else {
+    const r = docSchema.safeParse(doc);
+    if (!r.success) throw fail(describeIssues(docSchema, r.error.issues));
+    list = r.data.scenarios;
+  }
+  if (list.length === 0) throw fail([{ path: "", message: "list at least one scenario" }]);
+  const problems: ErrorDetail[] = [];
   const names = new Set<string>();
   const out: Scenario[] = [];
-  list.forEach((s, i) => {
+  list.forEach((raw, i) => {
+    const r = rawScenarioSchema.safeParse(raw);
+    if (!r.success) {
+      for (const d of describeIssues(rawScenarioSchema, r.error.issues))
+        problems.push({ path: `[${i}]${d.path ? `.${d.path}` : ""}`, message: d.message });
+      return;
+    }
+    const s = r.data;
     if (names.has(s.name)) problems.push({ path: `[${i}].name`, message: `"${s.name}" is used twice` });
     names.add(s.name);
     if (s.duration > MAX_SCENARIO_DURATION_MS)
@@ -152,7 +160,7 @@ export function parseScenarios(doc: unknown, source = "scenarios"): Scenario[] {
       expect: { rootCause: s.expect.root_cause ?? s.target, severity: s.expect.severity },
     });
   });
-  if (problems.length) throw new ValidationError(`${source} is not a valid scenario file`, problems);
+  if (problems.length) throw fail(problems);
   return out;
 }
 

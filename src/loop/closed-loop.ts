@@ -33,6 +33,8 @@ export interface Diagnosis {
   onset: number;
   /** The change that made the top candidate a suspect, if any. */
   change?: ServiceChange;
+  /** Every candidate's change within the window before the detection, by service. */
+  changes: Map<string, ServiceChange>;
   /** Services failing their probes when the ranking was made. */
   unhealthy: UnhealthyService[];
   /** 1 for the first ranking of an incident; later ones follow a remediation that did not clear it. */
@@ -85,6 +87,8 @@ export interface ClosedLoopDeps {
   changes?: (since: number) => ServiceChange[];
   /** Services failing their health probes now; none when nothing probes. */
   health?: () => UnhealthyService[];
+  /** Pages a human when the loop runs out of remediations for an incident that is still open. */
+  escalate?: (e: { kind: string; message: string; incidentId: string }) => void;
   /** Status of an execution ("running", "succeeded", ...), to know when a remediation has finished. */
   executionStatus?: (id: string) => Promise<string | undefined>;
   sleep?: (ms: number) => Promise<void>;
@@ -102,10 +106,10 @@ export function applyChanges(
   boost: number,
   /** Latest time a change can have caused this: the detection (an estimated onset can be seconds early). */
   latestMs: number = onsetMs,
-): { candidates: RootCauseCandidate[]; change?: ServiceChange } {
+): { candidates: RootCauseCandidate[]; change?: ServiceChange; recent: Map<string, ServiceChange> } {
   const recent = new Map<string, ServiceChange>();
   for (const c of changes) if (c.at <= latestMs && c.at >= onsetMs - windowMs) recent.set(c.service, c);
-  if (recent.size === 0) return { candidates: result.candidates };
+  if (recent.size === 0) return { candidates: result.candidates, recent };
   const candidates = result.candidates
     .map((c) => {
       const ch = recent.get(c.service);
@@ -129,7 +133,7 @@ export function applyChanges(
   for (const c of candidates) c.confidence = total > 0 ? Math.max(0, c.score) / total : 0;
   const top = candidates[0];
   const change = top ? recent.get(top.service) : undefined;
-  return change ? { candidates, change } : { candidates };
+  return change ? { candidates, change, recent } : { candidates, recent };
 }
 
 /**
@@ -281,7 +285,9 @@ export class ClosedLoop {
     const frame = frameFromSeries(this.deps.series(), {
       from,
       to: now,
-      exclude: (l) => config.exclude_series.some((ms) => matchesAll(ms, l)),
+      exclude: (l) =>
+        (config.include_series.length > 0 && !config.include_series.some((ms) => matchesAll(ms, l))) ||
+        config.exclude_series.some((ms) => matchesAll(ms, l)),
     });
     // The onset, estimated from all metrics in the recent part only: a detection comes seconds after the
     // change, and older level shifts (a restart, the start-up) must not be taken for it.
@@ -315,14 +321,14 @@ export class ClosedLoop {
       config.frontier_boost,
       config.healthy_factor,
     );
-    const change =
-      adjusted.change && candidates[0]?.service === adjusted.change.service ? adjusted.change : undefined;
+    const change = candidates[0] ? adjusted.recent.get(candidates[0].service) : undefined;
     const d: Diagnosis = {
       incidentId: incident.id,
       at: clock.now(),
       candidates,
       onset: onsetMs,
       ...(change ? { change } : {}),
+      changes: adjusted.recent,
       unhealthy,
       attempt,
       ms: performance.now() - started,
@@ -342,16 +348,29 @@ export class ClosedLoop {
       await this.recordDiagnosis(d);
       this.emit({ type: "diagnosed", diagnosis: d });
       if (!config.remediate) return;
-      const started = await this.remediateBest(incident, d, tried);
-      if (!started) return;
+      const r = await this.remediateBest(incident, d, tried);
+      if (!r) {
+        this.giveUp(incidentId, tried.size ? "no remediation left to try" : "no runbook matches");
+        return;
+      }
       // Give the remediation its time, then look again: still open means the guess was wrong (or not enough).
-      await this.waitFinished(started);
+      if ("started" in r) await this.waitFinished(r.started);
       const until = this.deps.clock.now() + config.recheck_after;
       while (!this.closed && this.deps.clock.now() < until) {
         if (!OPEN.includes((await this.deps.getIncident(incidentId)).status)) return;
         await this.sleep(Math.min(RECHECK_POLL_MS, config.recheck_after));
       }
     }
+    if (!this.closed && OPEN.includes((await this.deps.getIncident(incidentId)).status))
+      this.giveUp(incidentId, `still open after ${config.max_attempts} remediation(s)`);
+  }
+
+  private giveUp(incidentId: string, why: string): void {
+    this.deps.escalate?.({
+      kind: "loop_exhausted",
+      message: `automatic remediation gave up on incident ${incidentId}: ${why}`,
+      incidentId,
+    });
   }
 
   private async recordDiagnosis(d: Diagnosis): Promise<void> {
@@ -383,19 +402,22 @@ export class ClosedLoop {
     ]);
   }
 
-  /** Starts the runbook for the best candidate not tried yet; returns its execution id, if one started. */
+  /** Starts the runbook for the best eligible candidate not tried yet: started, held, or nothing to try. */
   private async remediateBest(
     incident: Incident,
     d: Diagnosis,
     tried: Set<string>,
-  ): Promise<string | undefined> {
+  ): Promise<{ started: string } | { held: string } | undefined> {
     const { clock } = this.deps;
-    for (const c of d.candidates) {
+    // With probes watching, only a failing service is touched: restarting a healthy one is a guess.
+    const bad = new Set(d.unhealthy.map((u) => u.service));
+    const eligible = bad.size ? d.candidates.filter((c) => bad.has(c.service)) : d.candidates;
+    for (const c of eligible) {
       const extra: Record<string, string> = {
         rca_service: c.service,
         rca_kind: c.kind ?? "other",
         rca_metric: c.metric ?? "",
-        recent_change: d.change && d.change.service === c.service ? d.change.kind : "none",
+        recent_change: d.changes.get(c.service)?.kind ?? "none",
       };
       const m = (await this.deps.matches(incident, c.confidence, extra)).find(
         (x) => !tried.has(`${c.service}|${x.loaded.runbook.name}`),
@@ -418,7 +440,10 @@ export class ClosedLoop {
         attempt: d.attempt,
         result,
       });
-      return result.status === "started" ? result.executionId : undefined;
+      if (result.status === "started") return { started: result.executionId };
+      // Held (backoff, breaker, limit): the same remediation may be tried again later.
+      tried.delete(`${c.service}|${m.loaded.runbook.name}`);
+      return { held: result.message };
     }
     this.emit({
       type: "no_runbook",

@@ -7,6 +7,12 @@ export const DEFAULT_DIAGNOSE_DELAY_MS = 4_000;
 export const DEFAULT_DIAGNOSE_LOOKBACK_MS = 3 * 60_000;
 /** A config change or deploy this long before the onset counts as a suspect (ms). */
 export const DEFAULT_CHANGE_WINDOW_MS = 10 * 60_000;
+/**
+ * Metric names the ranking reads by default: availability, traffic, errors, latency (RED) and CPU, memory
+ * and disk (USE), as Prometheus client libraries and exporters name them.
+ */
+export const DEFAULT_RANKED_METRICS =
+  "up|process_cpu_seconds_total|process_resident_memory_bytes|http_requests_total|http_request_duration_seconds_(sum|count)|http_server_request_duration_seconds_(sum|count)|upstream_requests_total|disk_used_bytes|node_filesystem_avail_bytes|container_cpu_usage_seconds_total|container_memory_working_set_bytes|.*_errors_total|.*_failures_total";
 /** The onset is searched for this long before the detection (ms): probes fire seconds after a change. */
 export const DEFAULT_ONSET_SEARCH_MS = 60_000;
 /** Samples on each side of a candidate onset: short, as only seconds of data follow a fresh detection. */
@@ -18,7 +24,7 @@ export const DEFAULT_RECHECK_AFTER_MS = 15_000;
 /** Score multiplier of an unhealthy service none of whose dependencies is unhealthy (the failure frontier). */
 export const DEFAULT_FRONTIER_BOOST = 4;
 /** Score multiplier of a service whose probes all pass. */
-export const DEFAULT_HEALTHY_FACTOR = 0.5;
+export const DEFAULT_HEALTHY_FACTOR = 0.2;
 /** Score multiplier of a candidate service changed within the change window before the onset. */
 export const DEFAULT_CHANGE_BOOST = 2;
 
@@ -38,6 +44,12 @@ export const loopConfigSchema = z
     lookback: durationSchema()
       .default(DEFAULT_DIAGNOSE_LOOKBACK_MS)
       .describe("duration of metrics before the detection read as the normal period"),
+    include_series: z
+      .array(z.array(matcherSchema).min(1))
+      .prefault([[`__name__=~"${DEFAULT_RANKED_METRICS}"`]])
+      .describe(
+        "series the ranking reads, each entry a list of label matchers that must all match (an empty list reads every series); by default the golden signals and saturation under their usual Prometheus names, since runtime internals (heap spaces, GC) move on every restart and drown the cause",
+      ),
     exclude_series: z
       .array(z.array(matcherSchema).min(1))
       .prefault([['job="traces"']])

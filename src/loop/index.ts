@@ -20,6 +20,7 @@ export {
   DEFAULT_RECHECK_AFTER_MS,
   DEFAULT_FRONTIER_BOOST,
   DEFAULT_HEALTHY_FACTOR,
+  DEFAULT_RANKED_METRICS,
 } from "./config.js";
 export type { LoopConfig } from "./config.js";
 export {

@@ -7,7 +7,16 @@ export const DEFAULT_FRAME_STEP_MS = 1_000;
 /** A gauge sample stands for the grid slots after it for at most this long (ms), like Prometheus' lookback. */
 export const DEFAULT_FRAME_LOOKBACK_MS = 20_000;
 /** Labels that split a metric into instances, routes or buckets; metrics are summed over them per service. */
-export const AGGREGATED_LABELS: readonly string[] = ["instance", "job", "route", "method", "le", "quantile"];
+export const AGGREGATED_LABELS: readonly string[] = [
+  "instance",
+  "job",
+  "route",
+  "method",
+  "le",
+  "quantile",
+  // A scrape target's own service label, kept aside when the series has one too.
+  "exported_service",
+];
 
 /**
  * Routes of health checks, scrapes and admin calls: counted by many services with the real traffic, they
