@@ -263,6 +263,8 @@ export class Shop implements ShopControl {
   private readonly instancesById = new Map<string, Instance>();
   /** The config under which each service's instances were last all ready. */
   private readonly lastGood = new Map<ShopService, RawServiceConfig>();
+  /** The config each service ran before its latest push (what a rollback returns to, like `rollout undo`). */
+  private readonly previousConfig = new Map<ShopService, RawServiceConfig>();
   private readonly changes = new Map<ShopService, ShopChange>();
   /** "a>b": calls from a to b are refused. */
   private readonly partitions = new Set<string>();
@@ -512,6 +514,7 @@ export class Shop implements ShopControl {
       const began = Date.now();
       this.writeConfig(service, next);
       const r = await this.restartInstances(targets, opts.readyTimeoutMs);
+      if (r.ready || opts.rollback === false) this.previousConfig.set(service, previous);
       if (r.ready) {
         this.emit({ kind: "config_applied", at: began, service, ready: true });
         this.logger.info({ service }, "config applied");
@@ -539,15 +542,17 @@ export class Shop implements ShopControl {
   }
 
   /**
-   * Goes back to the config under which the service's instances were last all ready, restarts them and
-   * waits for readiness. Already on that config, it just restarts (outcome `rolled_back` with the same
-   * config as rejected and restored).
+   * Undoes the latest config push: back to the config the service ran before it (a push can be ready and
+   * still broken), or, with no push to undo, to the config under which its instances were last all ready;
+   * restarts them and waits for readiness. Already on that config, it just restarts (outcome
+   * `rolled_back` with the same config as rejected and restored).
    */
   rollbackConfig(service: ShopService): Promise<ConfigChangeOutcome> {
     return this.serial(async () => {
       const targets = this.resolve(service);
       const current = this.config(service);
-      const good = this.lastGood.get(service) ?? current;
+      const good = this.previousConfig.get(service) ?? this.lastGood.get(service) ?? current;
+      this.previousConfig.delete(service);
       const same = isDeepStrictEqual(current, good);
       this.noteChange(targets, same ? "restart" : "config");
       if (!same) this.writeConfig(service, good);

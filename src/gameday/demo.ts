@@ -123,7 +123,9 @@ export function demoConfig(opts: {
     loop: { diagnose_delay: 3_000, onset_search: "20s" },
     // A store outage takes every service that reads it down with it (5 of 6 targets): the limit is for
     // mass failures with many causes, so here it only holds when nearly everything fails.
-    healing: { limit: { max_unhealthy_share: 0.9 } },
+    // Scenarios hit the same service minutes apart, each a new fault after a recovery: the restart
+    // backoff resets after 30 s healthy here, not the production 10 min.
+    healing: { limit: { max_unhealthy_share: 0.9 }, backoff: { reset_after: "30s" } },
     chaos: { state_dir: join(opts.dataDir, "chaos") },
   };
 }

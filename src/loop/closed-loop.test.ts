@@ -7,6 +7,7 @@ import type { RunbookMatch } from "../runbooks/index.js";
 import {
   applyChanges,
   applyHealth,
+  capScores,
   ClosedLoop,
   type LoopEvent,
   type RemediationRequest,
@@ -184,5 +185,20 @@ describe("applyHealth", () => {
   it("leaves the ranking alone when every probe passes", () => {
     const cs = [candidate("a", 2), candidate("b", 1)];
     expect(applyHealth(cs, [], graph, 4, 0.5)).toEqual(cs);
+  });
+});
+
+describe("capScores", () => {
+  it("caps the metric score and keeps the graph factor, so a quiet metric's jump cannot dominate", () => {
+    const loud = {
+      ...candidate("gateway", 400),
+      adjustments: { baseScore: 500, graphFactor: 0.8, historyFactor: 1, notes: [] },
+    };
+    const out = capScores([loud, candidate("catalog", 9)], 10);
+    expect(out.map((c) => [c.service, c.score])).toEqual([
+      ["catalog", 9],
+      ["gateway", 8],
+    ]);
+    expect(out[1]?.adjustments.notes.join()).toMatch(/metric score 500 capped at 10/);
   });
 });

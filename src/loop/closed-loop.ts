@@ -137,6 +137,25 @@ export function applyChanges(
 }
 
 /**
+ * Caps each candidate's metric score before the graph and history factors. A metric that sat still (an
+ * error counter at zero) scores enormous on its first move, whatever the cause; past a point the size
+ * of a deviation says more about how quiet the metric was than about where the fault is, and the graph,
+ * the probes and recent changes should decide. Pure.
+ */
+export function capScores(candidates: readonly RootCauseCandidate[], cap: number): RootCauseCandidate[] {
+  const out = candidates.map((c) => {
+    const a = c.adjustments;
+    if (!(a.baseScore > cap)) return c;
+    return {
+      ...c,
+      score: cap * a.graphFactor * a.historyFactor,
+      adjustments: { ...a, notes: [...a.notes, `metric score ${a.baseScore.toFixed(0)} capped at ${cap}`] },
+    };
+  });
+  return out.sort((a, b) => b.score - a.score || a.service.localeCompare(b.service));
+}
+
+/**
  * Weighs the metric ranking with what the probes say: an unhealthy service none of whose (transitive)
  * callees is unhealthy is where the failure starts (its callers fail because of it), so it is boosted; a
  * service whose probes all pass is damped. An unhealthy frontier service the metrics missed (a dead
@@ -306,7 +325,7 @@ export class ClosedLoop {
     });
     const onsetMs = onsetSec !== undefined ? onsetSec * 1000 : incident.detectedAt;
     const adjusted = applyChanges(
-      rca,
+      { ...rca, candidates: capScores(rca.candidates, config.score_cap) },
       this.deps.changes?.(onsetMs - config.change_window) ?? [],
       onsetMs,
       config.change_window,

@@ -25,6 +25,8 @@ export const DEFAULT_RECHECK_AFTER_MS = 15_000;
 export const DEFAULT_FRONTIER_BOOST = 4;
 /** Score multiplier of a service whose probes all pass. */
 export const DEFAULT_HEALTHY_FACTOR = 0.2;
+/** Largest metric score a candidate keeps (in spreads of its normal period), before graph and probes. */
+export const DEFAULT_SCORE_CAP = 10;
 /** Score multiplier of a candidate service changed within the change window before the onset. */
 export const DEFAULT_CHANGE_BOOST = 2;
 
@@ -75,6 +77,11 @@ export const loopConfigSchema = z
     recheck_after: durationSchema()
       .default(DEFAULT_RECHECK_AFTER_MS)
       .describe("duration the incident has to clear after a remediation before the next attempt"),
+    score_cap: z
+      .number()
+      .positive()
+      .default(DEFAULT_SCORE_CAP)
+      .describe("largest metric score a candidate keeps, in spreads of its normal period"),
     frontier_boost: z
       .number()
       .min(1)

@@ -1,4 +1,4 @@
-export { ClosedLoop, applyChanges, applyHealth } from "./closed-loop.js";
+export { ClosedLoop, applyChanges, applyHealth, capScores } from "./closed-loop.js";
 export type {
   ClosedLoopDeps,
   Diagnosis,
@@ -21,6 +21,7 @@ export {
   DEFAULT_FRONTIER_BOOST,
   DEFAULT_HEALTHY_FACTOR,
   DEFAULT_RANKED_METRICS,
+  DEFAULT_SCORE_CAP,
 } from "./config.js";
 export type { LoopConfig } from "./config.js";
 export {
