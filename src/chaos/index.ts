@@ -50,6 +50,7 @@ export {
   CHAOS_APPLY_RUNBOOK,
   CHAOS_REVERT_RUNBOOK,
   EXECUTION_POLL_MS,
+  EXECUTION_WAIT_SLACK_MS,
   MAX_ACTION_JSON_CHARS,
 } from "./runbook-executor.js";
 export type { RunbookExecutorPort, RunbookFaultExecutorOptions } from "./runbook-executor.js";

@@ -13,8 +13,16 @@ export const CHAOS_APPLY_RUNBOOK = "chaos-apply";
 export const CHAOS_REVERT_RUNBOOK = "chaos-revert";
 /** How often the fault executor looks at its runbook execution while waiting for it to end (ms). */
 export const EXECUTION_POLL_MS = 20;
+/**
+ * How long the fault executor waits for its execution beyond the actions' own timeouts (queueing behind
+ * other executions, executor shutdown) before it gives up: the apply fails, the revert runs directly (ms).
+ */
+export const EXECUTION_WAIT_SLACK_MS = 60_000;
 /** Longest JSON of one action carried as a runbook parameter (characters). */
 export const MAX_ACTION_JSON_CHARS = 100_000;
+
+/** A step's timeout: the action's own, plus room for the provider call around it (ms). */
+const STEP_TIMEOUT_MS = DEFAULT_ACTION_TIMEOUT_MS + 5_000;
 
 const ACTION_KINDS = [
   "exec",
@@ -69,7 +77,7 @@ function faultRunbook(name: string, verb: "start" | "stop", actions: readonly Ac
       verb,
       target: "{{ params.fault }}",
       args: { action: `{{ params.a${i + 1} }}` },
-      timeout: DEFAULT_ACTION_TIMEOUT_MS + 5_000,
+      timeout: STEP_TIMEOUT_MS,
       // Like the direct executor: every action runs; the failures are reported together.
       on_failure: "continue",
     };
@@ -133,7 +141,10 @@ export function runbookFaultExecutor(opts: RunbookFaultExecutorOptions): FaultEx
     } catch (err) {
       return fail(`${name} refused: ${(err as Error).message}`, true);
     }
+    const deadline = performance.now() + actions.length * STEP_TIMEOUT_MS + EXECUTION_WAIT_SLACK_MS;
     while (!TERMINAL_STATUSES.includes(e.status)) {
+      if (performance.now() > deadline)
+        return fail(`execution ${e.id} of ${name} still ${e.status}; gave up waiting`, true);
       await new Promise((r) => setTimeout(r, EXECUTION_POLL_MS));
       e = await opts.executor.get(e.id);
     }
@@ -154,7 +165,7 @@ export function runbookFaultExecutor(opts: RunbookFaultExecutorOptions): FaultEx
       if (r.status === "ok") return r.value;
       opts.logger?.warn(
         { fault: f.name, runId, reason: r.error },
-        "revert refused by the executor; reverting directly",
+        "revert not done by the executor; reverting directly",
       );
       return runActions(f.revert);
     },
