@@ -4,11 +4,13 @@ import { serve } from "@hono/node-server";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import { ConfigError, type Config } from "./config/index.js";
 import {
+  ChaosActionProvider,
   ChaosEngine,
   ChaosState,
   createChaosMetrics,
   incidentListWatcher,
   registerChaosRoutes,
+  runbookFaultExecutor,
 } from "./chaos/index.js";
 import {
   NotFoundError,
@@ -324,7 +326,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     logger: rbLogger,
     config: config.runbooks,
     secrets: createSecretSource(env),
-    providers: [localProcesses, ...(opts.providers ?? [])],
+    providers: [localProcesses, new ChaosActionProvider(), ...(opts.providers ?? [])],
     env,
     notify: pageHuman,
     metrics: rbMetrics,
@@ -512,6 +514,9 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     watchdog: config.chaos.watchdog,
     heartbeatIntervalMs: config.chaos.heartbeat_interval,
     heartbeatStaleMs: config.chaos.heartbeat_stale,
+    // Inside the app a fault is applied and reverted through the runbook executor (kill switch, guards,
+    // audit); the standalone CLI keeps the direct executor.
+    executor: runbookFaultExecutor({ executor, logger: logger.child({ module: "chaos" }) }),
   });
   registerChaosRoutes(api, chaos);
 

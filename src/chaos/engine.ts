@@ -35,8 +35,8 @@ export const PLATFORM_POLL_MS = 1_000;
 export const BLOCKING_SEVERITIES = ["P0", "P1"] as const;
 
 /**
- * Where apply and revert run. The direct executor runs the actions itself; the runbook executor can take
- * this seam later (same planned actions, its own audit, approvals and limits).
+ * Where apply and revert run. The direct executor runs the actions itself (the standalone CLI); inside the
+ * app, runbookFaultExecutor runs the same planned actions as runbook executions (kill switch, guards, audit).
  */
 export interface FaultExecutor {
   apply(f: PlannedFault, runId: string): Promise<string[]>;

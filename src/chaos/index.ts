@@ -43,3 +43,14 @@ export type { GameDay, GameDayReport } from "./gameday.js";
 export { registerChaosRoutes } from "./routes.js";
 export { jsonPath } from "./jsonpath.js";
 export { checkTolerance, runProbe } from "./probes.js";
+export {
+  ChaosActionProvider,
+  runbookFaultExecutor,
+  CHAOS_PROVIDER,
+  CHAOS_APPLY_RUNBOOK,
+  CHAOS_REVERT_RUNBOOK,
+  EXECUTION_POLL_MS,
+  EXECUTION_WAIT_SLACK_MS,
+  MAX_ACTION_JSON_CHARS,
+} from "./runbook-executor.js";
+export type { RunbookExecutorPort, RunbookFaultExecutorOptions } from "./runbook-executor.js";

@@ -12,6 +12,8 @@ let echo: Server;
 let echoPort: number;
 let sink: Server;
 let sinkPort: number;
+let stream: Server;
+let streamPort: number;
 let http: HttpServer;
 let httpPort: number;
 const manager = new ProxyManager();
@@ -35,6 +37,21 @@ beforeAll(async () => {
       }),
   );
   sinkPort = await listen(sink);
+  // Streams bytes i % 251 (i counting from the connection's start) until the client goes away.
+  stream = createServer((s) => {
+    s.on("error", () => undefined);
+    let i = 0;
+    const pump = () => {
+      while (!s.destroyed) {
+        const chunk = Buffer.allocUnsafe(65536);
+        for (let j = 0; j < chunk.length; j++) chunk[j] = (i + j) % 251;
+        i += chunk.length;
+        if (!s.write(chunk)) return void s.once("drain", pump);
+      }
+    };
+    pump();
+  });
+  streamPort = await listen(stream);
   http = createHttpServer((req, res) => res.end(`hello ${req.url}`));
   httpPort = await listen(http);
 });
@@ -42,6 +59,7 @@ afterAll(async () => {
   await manager.close();
   echo.close();
   sink.close();
+  stream.close();
   http.close();
 });
 
@@ -106,6 +124,36 @@ describe("TCP fault proxy", () => {
     expect(slow).toBeGreaterThanOrEqual(145);
     p.removeToxic("latency_downstream");
     expect(await fastest(s, "ping3")).toBeLessThan(145);
+    s.destroy();
+  });
+
+  it("a toxic added mid-stream to a connection on the fast path takes effect; removing it restores speed", async () => {
+    const p = await manager.create({
+      name: "stream",
+      listen: "127.0.0.1:0",
+      upstream: `127.0.0.1:${streamPort}`,
+    });
+    const s = await connect(Number(p.address.split(":")[1]));
+    let got = 0;
+    let corrupt = -1;
+    s.on("data", (d: Buffer) => {
+      for (let j = 0; j < d.length; j++) if (corrupt < 0 && d[j] !== (got + j) % 251) corrupt = got + j;
+      got += d.length;
+    });
+    const until = async (cond: () => boolean) => {
+      while (!cond()) await new Promise((r) => setTimeout(r, 5));
+    };
+    await until(() => got >= 8 * 1024 * 1024);
+    p.addToxic(parseToxic({ type: "bandwidth", attributes: { rate: 50 } })); // 50 KB/s
+    // Bytes already handed to the client socket still arrive at full speed; let them through first.
+    await new Promise((r) => setTimeout(r, 500));
+    const before = got;
+    await new Promise((r) => setTimeout(r, 500));
+    expect(got - before).toBeLessThan(100_000); // about 25 KB in 500 ms; megabytes without the toxic
+    p.removeToxic("bandwidth_downstream");
+    const after = got;
+    await until(() => got >= after + 8 * 1024 * 1024); // at 50 KB/s this would outlast the test timeout
+    expect(corrupt).toBe(-1); // every byte in order across both switches
     s.destroy();
   });
 
