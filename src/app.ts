@@ -11,6 +11,8 @@ import {
   incidentListWatcher,
   registerChaosRoutes,
   runbookFaultExecutor,
+  CHAOS_APPLY_RUNBOOK,
+  CHAOS_REVERT_RUNBOOK,
 } from "./chaos/index.js";
 import {
   NotFoundError,
@@ -329,6 +331,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     providers: [localProcesses, new ChaosActionProvider(), ...(opts.providers ?? [])],
     env,
     notify: pageHuman,
+    limitExempt: [CHAOS_APPLY_RUNBOOK, CHAOS_REVERT_RUNBOOK],
     metrics: rbMetrics,
     onFinished: (e) => hooks.finished?.(e),
     // Metric probes of validate steps ask the configured Prometheus (telemetry.prometheus.url).

@@ -23,6 +23,7 @@ function makeExecutor(
   config: Partial<RunbooksConfig> = {},
   env: NodeJS.ProcessEnv = { PATH: process.env["PATH"] },
   notes: string[] = [],
+  limitExempt: string[] = [],
 ) {
   const store = createRunbookStore(database.db);
   const ex = new RunbookExecutor({
@@ -35,6 +36,7 @@ function makeExecutor(
     env,
     sleep: instant,
     notify: (n) => notes.push(n.kind),
+    limitExempt,
   });
   return { ex, store };
 }
@@ -317,6 +319,26 @@ steps: [{ id: ok, kind: approval }]
       ).rejects.toThrow(/storm/);
       expect(await ex.haltState()).toMatchObject({ halted: true, by: "system:storm-breaker" });
       expect((await store.audit(null, 100)).some((a) => a.event === "storm_breaker")).toBe(true);
+    });
+
+    it("neither counts nor limits exempt runbooks (chaos fault injection) in the storm and rate guards", async () => {
+      const { ex } = makeExecutor(
+        database,
+        clock,
+        { rate: { max: 1, window: 3_600_000 }, storm: { max: 2, window: 3_600_000 } },
+        undefined,
+        [],
+        ["inject"],
+      );
+      const inject = parseRunbook('name: inject\nsteps: [{ id: ok, kind: command, argv: ["true"] }]\n');
+      for (let i = 0; i < 5; i++)
+        await ex.start({ runbook: inject, baseDir: null, params: {}, actor: "chaos" });
+      // Five injections later, remediation still has its whole storm budget.
+      await ex.start({ runbook: echo(), baseDir: null, params: { service: "a" }, actor: "a" });
+      await expect(
+        ex.start({ runbook: echo(), baseDir: null, params: { service: "b" }, actor: "a" }),
+      ).rejects.toThrow(/limit 1/);
+      expect(await ex.haltState()).toBeUndefined();
     });
 
     it("keeps the kill switch across restarts and aborts running work", async () => {

@@ -80,6 +80,8 @@ export interface ExecutorDeps {
   metricQuery?: (query: string) => Promise<number | undefined>;
   /** Pages a human: storm breaker, interrupted executions, failed verifications. */
   notify?: (event: { kind: string; message: string; executionId: string | null }) => void;
+  /** Runbook names the storm breaker and rate limit neither count nor limit (chaos fault injection). */
+  limitExempt?: readonly string[];
   metrics?: RunbookMetrics;
   /** Called after an execution reaches a terminal status (learning, verification). */
   onFinished?: (e: Execution) => void;
@@ -295,8 +297,11 @@ export class RunbookExecutor {
       const h = await this.haltState();
       if (h)
         return refuse(new NovaError(ErrorCode.Unavailable, `automation is halted by ${h.by}: ${h.reason}`));
+      // Runbooks exempt from the limits (chaos fault injection) are neither counted nor limited: a chaos
+      // experiment must not trip the breaker that guards remediation, nor be throttled like one.
+      const exempt = this.deps.limitExempt ?? [];
       const stormSince = now - config.storm.window;
-      const total = await store.countSince(null, stormSince);
+      const total = exempt.includes(rb.name) ? 0 : await store.countSince(null, stormSince, exempt);
       if (total >= config.storm.max) {
         await this.setHalt(
           true,
@@ -316,7 +321,9 @@ export class RunbookExecutor {
         });
         return refuse(new NovaError(ErrorCode.Unavailable, "storm breaker tripped: automation halted"));
       }
-      const perRunbook = await store.countSince(rb.name, now - config.rate.window);
+      const perRunbook = exempt.includes(rb.name)
+        ? 0
+        : await store.countSince(rb.name, now - config.rate.window);
       if (perRunbook >= config.rate.max)
         return refuse(
           new NovaError(

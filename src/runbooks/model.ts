@@ -173,7 +173,8 @@ export interface ExecutionStore {
   /** Extends the lease of every active execution `owner` holds. */
   renew(owner: string, until: number): Promise<void>;
   /** Count of executions of `runbook` created at or after `since`. */
-  countSince(runbook: string | null, since: number): Promise<number>;
+  /** Live executions created since `since`: of one runbook, or of all but the `except` ones. */
+  countSince(runbook: string | null, since: number, except?: readonly string[]): Promise<number>;
   /** Latest finish time of an execution on `target` (for cooldowns). */
   lastFinishedOn(target: string): Promise<number | null>;
   appendAudit(entries: readonly AuditEntry[]): Promise<void>;

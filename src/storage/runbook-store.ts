@@ -168,13 +168,14 @@ export function createRunbookStore(db: Db): ExecutionStore {
         .where("status", "in", [...ACTIVE_STATUSES])
         .execute();
     },
-    async countSince(runbook, since) {
+    async countSince(runbook, since, except = []) {
       let q = db
         .selectFrom("runbook_executions")
         .select((eb) => eb.fn.countAll<number>().as("n"))
         .where("created_at", ">=", since)
         .where("mode", "=", "live");
       if (runbook !== null) q = q.where("runbook_name", "=", runbook);
+      else if (except.length) q = q.where("runbook_name", "not in", [...except]);
       const r = await q.executeTakeFirstOrThrow();
       return Number(r.n);
     },
