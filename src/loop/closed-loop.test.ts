@@ -202,3 +202,23 @@ describe("capScores", () => {
     expect(out[1]?.adjustments.notes.join()).toMatch(/metric score 500 capped at 10/);
   });
 });
+
+describe("applyHealth on a fresh failure", () => {
+  it("lifts a frontier service whose metrics have barely moved above a loud caller", () => {
+    const graph = { edges: [{ caller: "orders", callee: "payments" }] };
+    const out = applyHealth(
+      [candidate("orders", 10), candidate("payments", 0.01)],
+      [
+        { service: "orders", failing: ["upstream-errors"] },
+        { service: "payments", failing: ["readiness"] },
+      ],
+      graph,
+      4,
+      0.2,
+    );
+    expect(out.map((c) => [c.service, c.score])).toEqual([
+      ["payments", 20],
+      ["orders", 10],
+    ]);
+  });
+});

@@ -158,8 +158,8 @@ export function capScores(candidates: readonly RootCauseCandidate[], cap: number
 /**
  * Weighs the metric ranking with what the probes say: an unhealthy service none of whose (transitive)
  * callees is unhealthy is where the failure starts (its callers fail because of it), so it is boosted; a
- * service whose probes all pass is damped. An unhealthy frontier service the metrics missed (a dead
- * process exposes none) joins the candidates. Pure.
+ * service whose probes all pass is damped. A frontier service starts from at least half the best metric
+ * score, and one the metrics missed (a dead process exposes none) joins the candidates. Pure.
  */
 export function applyHealth(
   candidates: readonly RootCauseCandidate[],
@@ -218,7 +218,9 @@ export function applyHealth(
     const below = badBelow(c.service);
     if (below) c.adjustments.notes.push(`failing ${failing.join(", ")}, but depends on unhealthy ${below}`);
     else {
-      c.score *= frontierBoost;
+      // The probes are evidence of their own: a frontier service whose metrics have barely moved yet
+      // (seconds after a bad push) still starts from half the best metric score.
+      c.score = Math.max(c.score, top / 2) * frontierBoost;
       c.adjustments.notes.push(
         `failing ${failing.join(", ")} with every dependency healthy: score x${frontierBoost}`,
       );
