@@ -16,6 +16,8 @@ export const MAX_MEAN_LATENCY_S = 0.3;
 export const MAX_CPU_CORES = 0.6;
 /** Resident memory an instance may use (bytes), like a container's memory limit. */
 export const MAX_RSS_BYTES = 250 * 1024 * 1024;
+/** Consecutive passing reads that end a metric probe's failure. */
+export const METRIC_PROBE_SUCCESS_THRESHOLD = 3;
 /** Probe period (ms): detection within seconds needs second-level probes. */
 export const DEMO_PROBE_PERIOD_MS = 1_000;
 export const DEMO_PROBE_TIMEOUT_MS = 800;
@@ -87,6 +89,9 @@ export function instanceProbes(
     initialDelayMs: 0,
     severity: "critical" as const,
   };
+  // Golden-signal ratios over a few requests are noisy: three passing reads in a row end a failure, so
+  // one lucky window does not resolve the incident while the fault is still there.
+  const metric = { ...base, successThreshold: METRIC_PROBE_SUCCESS_THRESHOLD };
   const inst = { instance: i.id };
   const w = METRIC_PROBE_WINDOW_MS;
   const rate = (name: string, keep?: (l: Labels) => boolean) =>
@@ -107,7 +112,7 @@ export function instanceProbes(
       },
     },
     {
-      ...base,
+      ...metric,
       name: "errors",
       failureThreshold: 2,
       spec: {
@@ -118,7 +123,7 @@ export function instanceProbes(
       },
     },
     {
-      ...base,
+      ...metric,
       name: "upstream-errors",
       failureThreshold: 2,
       spec: {
@@ -129,7 +134,7 @@ export function instanceProbes(
       },
     },
     {
-      ...base,
+      ...metric,
       name: "latency",
       failureThreshold: 3,
       spec: {
@@ -144,7 +149,7 @@ export function instanceProbes(
       },
     },
     {
-      ...base,
+      ...metric,
       name: "cpu",
       failureThreshold: 3,
       spec: {
@@ -155,7 +160,7 @@ export function instanceProbes(
       },
     },
     {
-      ...base,
+      ...metric,
       name: "memory",
       failureThreshold: 2,
       spec: {

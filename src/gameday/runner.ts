@@ -166,8 +166,8 @@ export async function runGameDay(
             progress({ type: "detected", scenario: s, index, seconds: secs(incident.createdAt), incident });
         }
         for (const { at, e } of events.slice(firstEvent)) {
-          if (!incident || ("incidentId" in e ? e.incidentId : e.diagnosis.incidentId) !== incident.id)
-            continue;
+          // Any incident since the injection is this fault's: an alert that flapped may have opened a second.
+          if (!incident) continue;
           if (e.type === "diagnosed" && !diagnosed) {
             const service = e.diagnosis.candidates[0]?.service ?? null;
             diagnosed = { service, s: secs(at) };
