@@ -41,7 +41,7 @@ const unlimited = runbooksConfigSchema.parse({
 
 async function overhead(dir: string, totalSteps: number) {
   const db = await openDatabase(`sqlite:${join(dir, "overhead.db")}`);
-  const store = createRunbookStore(db.db);
+  const store = createRunbookStore(db);
   const ex = new RunbookExecutor({
     store,
     settings: createSettingsStore(db.db),
@@ -79,7 +79,7 @@ async function overhead(dir: string, totalSteps: number) {
 
 async function concurrent(dir: string, n: number) {
   const db = await openDatabase(`sqlite:${join(dir, "concurrent.db")}`);
-  const store = createRunbookStore(db.db);
+  const store = createRunbookStore(db);
   const ex = new RunbookExecutor({
     store,
     settings: createSettingsStore(db.db),
@@ -175,7 +175,7 @@ async function crash(dir: string, n: number) {
   a.kill("SIGKILL");
   await new Promise((r) => a.once("exit", r));
   const db = await openDatabase(dbUrl);
-  const store = createRunbookStore(db.db);
+  const store = createRunbookStore(db);
   const inFlightAtKill = (await store.list({ status: ACTIVE_STATUSES, limit: n * 2 })).length;
   const b = run("recover");
   const m = await waitLine(b, /recovered ([0-9.]+)\n/);

@@ -281,7 +281,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     notify.setSilences(await silences.list(clock.now(), RECENT_SILENCES_MS));
 
   // Runbooks: the one executor every change passes through (see docs/runbooks.md).
-  const runbookStore = createRunbookStore(database.db);
+  const runbookStore = createRunbookStore(database);
   const localProcesses = new LocalProcessProvider(config.runbooks.processes);
   const rbLogger = logger.child({ module: "runbooks" });
   const rbMetrics = createRunbookMetrics(registry);

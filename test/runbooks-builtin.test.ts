@@ -48,7 +48,7 @@ describe("built-in runbook library", () => {
     expect(lib.errors.map((e) => e.format())).toEqual([]);
     expect([...lib.runbooks.keys()].sort()).toEqual(Object.keys(samples).sort());
     const ex = new RunbookExecutor({
-      store: createRunbookStore(database.db),
+      store: createRunbookStore(database),
       settings: createSettingsStore(database.db),
       clock: new ManualClock(),
       logger: silentLogger(),
@@ -84,7 +84,7 @@ describe("built-in runbook library", () => {
     const before = started.status === "ok" ? (started.value.data["pids"] as number[])[0] : 0;
     const lib = await loadLibrary([builtinRunbookDir()]);
     const rb = lib.runbooks.get("service-restart");
-    const store = createRunbookStore(database.db);
+    const store = createRunbookStore(database);
     const ex = new RunbookExecutor({
       store,
       settings: createSettingsStore(database.db),

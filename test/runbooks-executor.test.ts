@@ -25,7 +25,7 @@ function makeExecutor(
   notes: string[] = [],
   limitExempt: string[] = [],
 ) {
-  const store = createRunbookStore(database.db);
+  const store = createRunbookStore(database);
   const ex = new RunbookExecutor({
     store,
     settings: createSettingsStore(database.db),
@@ -516,7 +516,7 @@ steps:
           const t = setTimeout(r, ms);
           signal.addEventListener("abort", () => (clearTimeout(t), r()), { once: true });
         });
-      const store = createRunbookStore(database.db);
+      const store = createRunbookStore(database);
       const deps = {
         store,
         settings: createSettingsStore(database.db),

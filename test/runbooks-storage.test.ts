@@ -42,7 +42,7 @@ for (const backend of backends) {
     let store: ExecutionStore;
     beforeEach(async () => {
       database = await backend.open();
-      store = createRunbookStore(database.db);
+      store = createRunbookStore(database);
     });
     afterEach(async () => {
       await dispose(database);
@@ -136,6 +136,64 @@ for (const backend of backends) {
       expect(await store.outcomes(10)).toEqual([
         { signature: "A@api", runbook: "x", incidentId: "inc_1", executionId: "rbe_3", success: true, at: 5 },
       ]);
+    });
+
+    it("saves results across saves exactly as JSON.stringify would, reusing unchanged ones", async () => {
+      const e = exec("rbe_5");
+      await store.insert(e, []);
+      const first = { status: "succeeded" as const, stdout: 'line "1"\nü', attempts: 1 };
+      e.results = { a: first, 'odd "key"\u2028': { status: "skipped" } };
+      e.cursor = 1;
+      await store.save(e, []);
+      e.results = { ...e.results, b: { status: "failed", error: "x", json: { n: [1, null] } } };
+      e.results["a"] = { ...first, note: "replaced" };
+      e.cursor = 2;
+      await store.save(e, []);
+      const got = await store.get("rbe_5");
+      expect(got?.cursor).toBe(2);
+      expect(got?.results).toEqual(JSON.parse(JSON.stringify(e.results)));
+    });
+
+    it("a save during another open transaction is not part of it", async () => {
+      await store.insert(exec("rbe_6"), []);
+      let entered!: () => void;
+      const inTx = new Promise<void>((r) => (entered = r));
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const other = database.db.transaction().execute(async (tx) => {
+        await tx
+          .insertInto("runbook_audit")
+          .values({
+            execution_id: "rbe_6",
+            at: 1,
+            actor: "other",
+            event: "halt",
+            step_id: null,
+            attempt: null,
+            data: "{}",
+          })
+          .execute();
+        entered();
+        await gate;
+        throw new Error("other transaction rolled back");
+      });
+      await inTx;
+      const saved = store.save(exec("rbe_6", { cursor: 1 }), [
+        {
+          executionId: "rbe_6",
+          at: 2,
+          actor: "system",
+          event: "step.finished",
+          stepId: "a",
+          attempt: 1,
+          data: {},
+        },
+      ]);
+      release();
+      await expect(other).rejects.toThrow("other transaction rolled back");
+      await saved;
+      expect((await store.get("rbe_6"))?.cursor).toBe(1);
+      expect((await store.audit("rbe_6", 10)).map((a) => a.actor)).toEqual(["system"]);
     });
   });
 }

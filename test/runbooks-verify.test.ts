@@ -52,7 +52,7 @@ describe("remediation verification and learning", () => {
       clock,
       logger: silentLogger(),
     });
-    const store = createRunbookStore(database.db);
+    const store = createRunbookStore(database);
     const notes: string[] = [];
     const flag = join(dir, "applied");
     const rb = parseRunbook(`

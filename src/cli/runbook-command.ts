@@ -436,7 +436,7 @@ export function registerRunbookCommand(program: Command): void {
             { halted, by: actor, reason: opts.reason, at: now },
             now,
           );
-          await createRunbookStore(db.db).appendAudit([
+          await createRunbookStore(db).appendAudit([
             {
               executionId: null,
               at: now,

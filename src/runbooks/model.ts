@@ -73,7 +73,11 @@ export interface Execution {
   cursor: number;
   /** How many steps have started, across gotos; bounded to stop loops. */
   stepsRun: number;
-  results: Record<string, StepResult>;
+  /**
+   * Results by step id. A result is replaced, never changed in place: the store serialises each
+   * result object once and reuses that JSON on every later save of the execution.
+   */
+  results: Record<string, Readonly<StepResult>>;
   /** Ids of completed steps that declared a rollback, in completion order. */
   rollbackStack: string[];
   /** Id of the step that has started and not yet finished (for crash recovery). */

@@ -9,9 +9,17 @@ import type { Tables } from "./schema.js";
 
 export type Db = Kysely<Tables>;
 
+/** The better-sqlite3 connection under a SQLite `Db`, for hot paths that prepare their statements once. */
+export type SqliteConnection = SqliteDatabase.Database;
+
 export interface Database {
   readonly db: Db;
   readonly dialect: SqlDialect;
+  /**
+   * SQLite only (else null): the one connection Kysely uses. Whoever uses it directly must not run
+   * while a Kysely transaction is open on it (`inTransaction`); see `createRunbookStore`.
+   */
+  readonly sqlite: SqliteConnection | null;
   /** Cheap round trip for readiness checks. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -71,6 +79,7 @@ function withStatementCache(raw: SqliteDatabase.Database): SqliteDatabase.Databa
 export async function openDatabase(url: string, opts: OpenOptions = {}): Promise<Database> {
   const dialect = dialectOf(url);
   let db: Db;
+  let sqliteConn: SqliteConnection | null = null;
   if (dialect === "sqlite") {
     const path = sqlitePath(url);
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
@@ -89,6 +98,7 @@ export async function openDatabase(url: string, opts: OpenOptions = {}): Promise
     raw.pragma("synchronous = NORMAL");
     raw.pragma("busy_timeout = 5000");
     raw.pragma("foreign_keys = ON");
+    sqliteConn = raw;
     db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
   } else {
     const schema = opts.schema;
@@ -133,6 +143,7 @@ export async function openDatabase(url: string, opts: OpenOptions = {}): Promise
   return {
     db,
     dialect,
+    sqlite: sqliteConn,
     async ping() {
       try {
         await sql`select 1`.execute(db);

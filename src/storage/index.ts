@@ -1,5 +1,5 @@
 export { openDatabase, dialectOf, DEFAULT_PG_POOL_MAX } from "./database.js";
-export type { Database, Db, OpenOptions } from "./database.js";
+export type { Database, Db, OpenOptions, SqliteConnection } from "./database.js";
 export type { SqlDialect } from "./migrations.js";
 export { createIncidentStore } from "./incident-store.js";
 export { createTokenStore } from "./token-store.js";

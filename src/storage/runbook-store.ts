@@ -1,4 +1,4 @@
-import { sql, type Selectable } from "kysely";
+import { Kysely, sql, type Selectable } from "kysely";
 import type {
   AuditEntry,
   Execution,
@@ -9,18 +9,41 @@ import type {
   StoredAuditEntry,
 } from "../runbooks/index.js";
 import { ACTIVE_STATUSES } from "../runbooks/index.js";
-import type { Db } from "./database.js";
+import type { Database, Db, SqliteConnection } from "./database.js";
 import { parseJson } from "./json.js";
 import type { Tables } from "./schema.js";
 
 type Row = Selectable<Tables["runbook_executions"]>;
 
-function mutable(e: Execution) {
+/** JSON of step results by result object; results are replaced, never changed in place (`Execution.results`). */
+type ResultJsonCache = WeakMap<object, string>;
+
+/**
+ * Same text as `JSON.stringify(results)`, reusing each result's JSON from earlier saves: an execution is
+ * saved after every step, and re-serialising every earlier result each time grew with the step count.
+ */
+function resultsJson(results: Execution["results"], cache: ResultJsonCache | null): string {
+  if (cache === null) return JSON.stringify(results);
+  let out = "";
+  for (const k of Object.keys(results)) {
+    const v: unknown = results[k];
+    if (v === undefined) continue;
+    let j = typeof v === "object" && v !== null ? cache.get(v) : undefined;
+    if (j === undefined) {
+      j = JSON.stringify(v);
+      if (typeof v === "object" && v !== null) cache.set(v, j);
+    }
+    out += `${out === "" ? "{" : ","}${JSON.stringify(k)}:${j}`;
+  }
+  return out === "" ? "{}" : `${out}}`;
+}
+
+function mutable(e: Execution, cache: ResultJsonCache | null = null) {
   return {
     status: e.status,
     cursor: e.cursor,
     steps_run: e.stepsRun,
-    results: JSON.stringify(e.results),
+    results: resultsJson(e.results, cache),
     rollback_stack: JSON.stringify(e.rollbackStack),
     in_flight: e.inFlight,
     waiting: e.waiting === null ? null : JSON.stringify(e.waiting),
@@ -74,8 +97,59 @@ function auditRows(entries: readonly AuditEntry[]) {
   }));
 }
 
-/** Executions, their append-only audit trail and remediation outcomes. */
-export function createRunbookStore(db: Db): ExecutionStore {
+type Mutable = ReturnType<typeof mutable>;
+type AuditRow = ReturnType<typeof auditRows>[number];
+
+const SAVE_SQL = `update runbook_executions set status = ?, cursor = ?, steps_run = ?, results = ?, rollback_stack = ?,
+  in_flight = ?, waiting = ?, error = ?, updated_at = ?, finished_at = ?, lease_owner = ?, lease_until = ? where id = ?`;
+const AUDIT_SQL = `insert into runbook_audit (execution_id, at, actor, event, step_id, attempt, data)
+  values (?, ?, ?, ?, ?, ?, ?)`;
+
+/**
+ * SQLite's per-step save: statements prepared once on the connection and one synchronous transaction,
+ * instead of Kysely's begin, statements and commit, each an await behind its connection mutex. It
+ * commits before it returns, like the Kysely path, so durability is the same.
+ */
+function sqliteSaver(db: Db, conn: SqliteConnection) {
+  const update = conn.prepare(SAVE_SQL);
+  const append = conn.prepare(AUDIT_SQL);
+  const write = conn.transaction((id: string, m: Mutable, audit: readonly AuditRow[]) => {
+    update.run(
+      m.status,
+      m.cursor,
+      m.steps_run,
+      m.results,
+      m.rollback_stack,
+      m.in_flight,
+      m.waiting,
+      m.error,
+      m.updated_at,
+      m.finished_at,
+      m.lease_owner,
+      m.lease_until,
+      id,
+    );
+    for (const a of audit) append.run(a.execution_id, a.at, a.actor, a.event, a.step_id, a.attempt, a.data);
+  });
+  return async (id: string, m: Mutable, audit: readonly AuditRow[]): Promise<void> => {
+    // Kysely shares this connection. An open Kysely transaction is waiting on an await between its
+    // statements; writing now would land inside it (better-sqlite3 nests as a savepoint) and share its
+    // fate. So wait for the connection like any Kysely query. Otherwise nothing else can run on it until
+    // this synchronous transaction has committed.
+    if (!conn.inTransaction) write(id, m, audit);
+    else await db.connection().execute(() => Promise.resolve(write(id, m, audit)));
+  };
+}
+
+/**
+ * Executions, their append-only audit trail and remediation outcomes. Given the `Database` (rather than
+ * its Kysely instance) on SQLite, the per-step save takes a prepared-statement fast path.
+ */
+export function createRunbookStore(database: Db | Database): ExecutionStore {
+  const db = database instanceof Kysely ? database : database.db;
+  const fastSave =
+    database instanceof Kysely || database.sqlite === null ? null : sqliteSaver(db, database.sqlite);
+  const resultCache: ResultJsonCache = new WeakMap();
   return {
     async insert(e, audit) {
       await db.transaction().execute(async (tx) => {
@@ -103,8 +177,9 @@ export function createRunbookStore(db: Db): ExecutionStore {
       });
     },
     async save(e, audit) {
+      const m = mutable(e, resultCache);
+      if (fastSave) return fastSave(e.id, m, auditRows(audit));
       // The executor saves after every step: fixed SQL text (no query building) keeps this cheap.
-      const m = mutable(e);
       await db.transaction().execute(async (tx) => {
         await sql`update runbook_executions set status = ${m.status}, cursor = ${m.cursor}, steps_run = ${m.steps_run},
           results = ${m.results}, rollback_stack = ${m.rollback_stack}, in_flight = ${m.in_flight}, waiting = ${m.waiting},
