@@ -3,13 +3,16 @@
 // Flags: --scenarios FILE, --quiet-minutes N (default 10), --rate N.
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { finish, flag, progress, repoRoot } from "./lib.js";
 
-const scenarios = flag("scenarios", join(repoRoot, "scenarios", "builtin.yaml"));
+const scenarios = resolve(flag("scenarios", join(repoRoot, "scenarios", "builtin.yaml")));
 const quiet = flag("quiet-minutes", "10");
 const rate = flag("rate", "20");
-const report = join(repoRoot, "bench", "results", "gameday-report.json");
+// One result per scenario file: the built-in one is "gameday", another "gameday-<file name>".
+const builtin = scenarios === join(repoRoot, "scenarios", "builtin.yaml");
+const name = builtin ? "gameday" : `gameday-${basename(scenarios).replace(/\.ya?ml$/i, "")}`;
+const report = join(repoRoot, "bench", "results", `${name}-report.json`);
 
 progress(`game day: ${scenarios}, ${quiet} fault-free minutes first`);
 const code = await new Promise<number>((resolve) => {
@@ -42,4 +45,4 @@ const r = JSON.parse(readFileSync(report, "utf8")) as {
   summary: Record<string, unknown>;
   scenarios: unknown[];
 };
-finish("gameday", { scenarios_file: scenarios, quiet_minutes: Number(quiet), ...r.summary });
+finish(name, { scenarios_file: scenarios, quiet_minutes: Number(quiet), ...r.summary });
