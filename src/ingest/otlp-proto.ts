@@ -31,15 +31,51 @@ const TWO_32 = 4294967296;
 /** Nesting of AnyValue arrays/kvlists we follow; deeper values are dropped (a hostile payload could recurse). */
 const MAX_ANY_VALUE_DEPTH = 8;
 
-/** Strings up to this many bytes are decoded by hand when ASCII: cheaper than Buffer#toString for short keys. */
+/** ASCII strings up to this many bytes go through the string cache below. */
 const SHORT_STRING_BYTES = 48;
-const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+/** Slots of a decoder's short-string cache (a power of two), each holding one string. */
+export const DEFAULT_STRING_CACHE_SLOTS = 1024;
 
-/** Lower-case hex of buf[start, end), through a byte table. */
+/**
+ * Attribute keys, service, span and scope names and most short values repeat in every span: a
+ * direct-mapped cache hands back the string decoded before from the same bytes, so a repeat costs a byte
+ * comparison instead of a new string (and attribute keys come back already internalised). A receiver keeps
+ * one across requests; a miss only costs the decode, and memory is bounded by slots x SHORT_STRING_BYTES.
+ */
+export class ShortStringCache {
+  private readonly slots: (string | undefined)[];
+  private readonly mask: number;
+
+  constructor(slots: number = DEFAULT_STRING_CACHE_SLOTS) {
+    const n = 2 ** Math.ceil(Math.log2(Math.max(1, slots)));
+    this.slots = new Array<string | undefined>(n).fill(undefined);
+    this.mask = n - 1;
+  }
+
+  /** buf[start, end) when it is ASCII, else undefined. */
+  ascii(buf: Buffer, start: number, end: number): string | undefined {
+    let h = end - start;
+    for (let i = start; i < end; i++) {
+      const c = buf[i] as number;
+      if (c >= 0x80) return undefined;
+      h = (Math.imul(h, 31) + c) | 0;
+    }
+    const slot = h & this.mask;
+    const cached = this.slots[slot];
+    if (cached !== undefined && cached.length === end - start) {
+      let i = 0;
+      while (i < cached.length && cached.charCodeAt(i) === buf[start + i]) i++;
+      if (i === cached.length) return cached;
+    }
+    const out = buf.toString("latin1", start, end);
+    this.slots[slot] = out;
+    return out;
+  }
+}
+
+/** Lower-case hex of buf[start, end): natively, one flat string (ids are map keys, hashed whole). */
 function hexOf(buf: Buffer, start: number, end: number): string {
-  let out = "";
-  for (let i = start; i < end; i++) out += HEX[buf[i] as number] as string;
-  return out;
+  return buf.toString("hex", start, end);
 }
 
 class Reader {
@@ -47,6 +83,7 @@ class Reader {
   constructor(
     readonly buf: Buffer,
     public end: number,
+    private readonly strings: ShortStringCache,
   ) {}
 
   varint32(): number {
@@ -123,15 +160,8 @@ class Reader {
     const start = this.pos;
     this.pos = e;
     if (e - start <= SHORT_STRING_BYTES) {
-      const b = this.buf;
-      let out = "";
-      let i = start;
-      for (; i < e; i++) {
-        const c = b[i] as number;
-        if (c >= 0x80) break;
-        out += String.fromCharCode(c);
-      }
-      if (i === e) return out;
+      const out = this.strings.ascii(this.buf, start, e);
+      if (out !== undefined) return out;
     }
     return this.buf.toString("utf8", start, e);
   }
@@ -151,9 +181,15 @@ class Reader {
   }
 }
 
-/** Decodes an ExportTraceServiceRequest. Throws ProtoDecodeError on malformed input. */
-export function decodeTraceRequest(buf: Buffer): DecodedExport {
-  const r = new Reader(buf, buf.length);
+/**
+ * Decodes an ExportTraceServiceRequest. Throws ProtoDecodeError on malformed input. Pass the same
+ * `strings` cache to every call (the receiver does) so repeated strings are decoded once.
+ */
+export function decodeTraceRequest(
+  buf: Buffer,
+  strings: ShortStringCache = new ShortStringCache(256),
+): DecodedExport {
+  const r = new Reader(buf, buf.length, strings);
   const out: DecodedExport = { spans: [], rejected: 0, errors: [] };
   while (r.pos < r.end) {
     const tag = r.varint32();

@@ -5,7 +5,7 @@ import { BasicTracerProvider, SimpleSpanProcessor } from "@opentelemetry/sdk-tra
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { testApp, type TestApp } from "../../test/support/app.js";
-import { decodeTraceRequest, encodeTraceResponse, ProtoDecodeError } from "./otlp-proto.js";
+import { decodeTraceRequest, encodeTraceResponse, ProtoDecodeError, ShortStringCache } from "./otlp-proto.js";
 import { OtlpReceiver } from "./otlp-receiver.js";
 import { silentLogger } from "../core/index.js";
 
@@ -308,5 +308,24 @@ describe("OTLP from the real OpenTelemetry SDK exporter (protobuf over loopback)
     expect(d.traceId).toMatch(/^[0-9a-f]{32}$/);
     expect(d.traceId).toBe(s.spanContext().traceId);
     expect(d.spanId).toBe(s.spanContext().spanId);
+    // A shared string cache, even a one-slot one where every string evicts the last, decodes the same.
+    for (const strings of [new ShortStringCache(1), new ShortStringCache(4096)])
+      for (let k = 0; k < 3; k++) expect(decodeTraceRequest(captured as Buffer, strings)).toEqual(out);
+  });
+});
+
+describe("ShortStringCache", () => {
+  it("returns the string of the bytes asked for, whatever the slot held", () => {
+    const strings = new ShortStringCache(2);
+    const words = ["service.name", "a", "b", "ab", "ba", "", "http.route", "service.namf", "service.name"];
+    const buf = Buffer.from(words.join(""), "latin1");
+    for (let round = 0; round < 3; round++) {
+      let p = 0;
+      for (const w of words) {
+        expect(strings.ascii(buf, p, p + w.length)).toBe(w);
+        p += w.length;
+      }
+    }
+    expect(strings.ascii(Buffer.from("Zürich"), 0, 7)).toBeUndefined();
   });
 });
