@@ -117,19 +117,25 @@ describe("real expositions", () => {
 
 describe("scanSamples (the scraper's fast path) against scanExposition", () => {
   const num = (v: number | undefined) => (v === undefined ? "none" : Object.is(v, -0) ? "-0" : String(v));
-  function viaCursor(text: string, format: ExpositionFormat) {
+  function viaCursor(text: string, format: ExpositionFormat, hints?: (string | undefined)[]) {
     const out: unknown[] = [];
-    const r = scanSamples(text, format, {
-      sample(c) {
-        let labels: unknown;
-        try {
-          labels = c.labels();
-        } catch (e) {
-          labels = (e as Error).message;
-        }
-        out.push([c.key(), c.name(), labels, num(c.value), num(c.timestampMs)]);
+    const r = scanSamples(
+      text,
+      format,
+      {
+        sample(c) {
+          let labels: unknown;
+          try {
+            labels = c.labels();
+          } catch (e) {
+            labels = (e as Error).message;
+          }
+          if (c.hinted) hintedSamples++;
+          out.push([c.key(), c.name(), labels, num(c.value), num(c.timestampMs)]);
+        },
       },
-    });
+      hints,
+    );
     return { r, out };
   }
   function viaLines(text: string, format: ExpositionFormat) {
@@ -147,9 +153,17 @@ describe("scanSamples (the scraper's fast path) against scanExposition", () => {
     });
     return { r, out };
   }
-  const same = (text: string, format: ExpositionFormat) => {
+  let hintedSamples = 0;
+  const keysOf = (text: string, format: ExpositionFormat) =>
+    viaCursor(text, format).out.map((s) => (s as string[])[0]);
+  /** Also with hints: the texts themselves (all hit), another input's (mostly miss), and shifted by one. */
+  const same = (text: string, format: ExpositionFormat, other = "") => {
+    const slow = viaLines(text, format);
     const fast = viaCursor(text, format);
-    expect(fast).toEqual(viaLines(text, format));
+    expect(fast).toEqual(slow);
+    const own = keysOf(text, format);
+    for (const hints of [own, keysOf(other, format), [undefined, ...own], own.slice(1), ["x", "", ...own]])
+      expect(viaCursor(text, format, hints)).toEqual(slow);
     return fast;
   };
 
@@ -177,9 +191,13 @@ describe("scanSamples (the scraper's fast path) against scanExposition", () => {
     " leading 1\n",
     "# TYPE x nonsense\n",
     "x 1\n\ny 2\n",
+    // Texts that start with another sample's text: a hint must not match a prefix.
+    'm 1\nm_total 2\nm{a="1"} 3\nm{a="1"}4\nm{a="1"} 5 6\nm{a="1"}\n',
   ];
   it("gives the same samples, labels, values, timestamps and errors (Prometheus text)", () => {
-    for (const text of TRICKY) same(text, "prometheus");
+    hintedSamples = 0;
+    TRICKY.forEach((text, i) => same(text, "prometheus", TRICKY[(i + 1) % TRICKY.length]));
+    expect(hintedSamples).toBeGreaterThan(20);
   });
 
   const OM_TRICKY = [
@@ -195,7 +213,7 @@ describe("scanSamples (the scraper's fast path) against scanExposition", () => {
     "# EOF\r\n",
   ];
   it("gives the same results on OpenMetrics (EOF, exemplars, _created, seconds timestamps)", () => {
-    for (const text of OM_TRICKY) same(text, "openmetrics");
+    OM_TRICKY.forEach((text, i) => same(text, "openmetrics", OM_TRICKY[(i + 1) % OM_TRICKY.length]));
     expect(viaCursor(OM_TRICKY[0] as string, "openmetrics").out.map((s) => (s as string[])[1])).toEqual([
       "foo_total",
       "g",

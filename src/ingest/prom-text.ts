@@ -281,6 +281,8 @@ export interface SampleCursor {
   readonly value: number;
   /** Undefined when the exposition gave none. */
   readonly timestampMs: number | undefined;
+  /** Whether the series text equals the hint given for this sample's ordinal (see scanSamples). */
+  readonly hinted: boolean;
   key(): string;
   name(): string;
   /** Parses the labels; throws ExpositionError (with the line number) on a malformed label set. */
@@ -299,6 +301,7 @@ class Cursor implements SampleCursor {
   lineNo = 0;
   value = 0;
   timestampMs: number | undefined = undefined;
+  hinted = false;
   constructor(readonly text: string) {}
   key(): string {
     return this.text.slice(this.keyStart, this.keyEnd);
@@ -368,12 +371,17 @@ function isBlank(c: number): boolean {
 /**
  * The scraper's scanner: the same grammar, results and errors as scanExposition, but it walks the
  * exposition by index instead of slicing lines, parses plain decimals without making strings, skips HELP
- * lines nobody asked for, and hands out one reused cursor, so an unchanged series costs no allocation.
+ * lines nobody asked for, and hands out one reused cursor.
+ *
+ * `hints[n]`, when given, is the series text the n-th sample is expected to have (the scraper passes the
+ * texts of the target's last scrape, in order). A sample whose text equals its hint is not scanned char by
+ * char: the hint was a whole series text, so the same characters followed by a blank end the same way.
  */
 export function scanSamples(
   text: string,
   format: ExpositionFormat,
   v: CursorVisitor,
+  hints?: readonly (string | undefined)[],
 ): Result<{ samples: number }> {
   const om = format === "openmetrics";
   const types = new Map<string, string>();
@@ -422,13 +430,28 @@ export function scanSamples(
       }
       // A sample: name [labels] value [timestamp] [# exemplar (OpenMetrics)].
       let p = start;
-      while (p < le && isNameChar(text.charCodeAt(p))) p++;
-      if (p === start || !isNameStart(c0)) throw new ParseError("expected a metric name");
-      const nameEnd = p;
+      let nameEnd: number;
       let labelStart = -1;
-      if (p < le && text.charCodeAt(p) === 123) {
-        labelStart = p;
-        p = skipLabels(text, p, le);
+      const hint = hints?.[samples];
+      const hintEnd = hint === undefined ? -1 : start + hint.length;
+      const hinted =
+        hintEnd > start &&
+        hintEnd < le &&
+        isBlank(text.charCodeAt(hintEnd)) &&
+        text.slice(start, hintEnd) === hint;
+      if (hinted) {
+        p = hintEnd;
+        const brace = text.indexOf("{", start);
+        nameEnd = brace >= 0 && brace < hintEnd ? brace : hintEnd;
+        if (nameEnd < hintEnd) labelStart = nameEnd;
+      } else {
+        while (p < le && isNameChar(text.charCodeAt(p))) p++;
+        if (p === start || !isNameStart(c0)) throw new ParseError("expected a metric name");
+        nameEnd = p;
+        if (p < le && text.charCodeAt(p) === 123) {
+          labelStart = p;
+          p = skipLabels(text, p, le);
+        }
       }
       const keyEnd = p;
       while (p < le && isBlank(text.charCodeAt(p))) p++;
@@ -465,6 +488,7 @@ export function scanSamples(
       cur.lineNo = lineNo;
       cur.value = value;
       cur.timestampMs = ts;
+      cur.hinted = hinted;
       v.sample(cur);
     }
     if (om && !sawEof) throw new ParseError("missing # EOF");

@@ -77,8 +77,9 @@ interface TargetState {
   cache: Map<string, Series>;
   /**
    * The series texts and series of the last scrape in exposition order: exporters write their series in
-   * the same order every time, so the n-th sample is checked against the n-th text in place (no string made,
-   * no map lookup) and only a mismatch goes to `cache`.
+   * the same order every time, so the n-th sample's text is compared with the n-th text of the last scrape
+   * (the scanner's hints: one memcmp instead of a char-by-char scan, no map lookup, no hashing), and only a
+   * mismatch goes to `cache`.
    */
   orderKeys: string[];
   orderSeries: (Series | undefined)[];
@@ -283,47 +284,44 @@ export class Scraper {
     got.length = times.length = values.length = 0;
     let n = 0;
     let marked = 0;
-    const r = scanSamples(body, formatOf(contentType), {
-      sample(c: SampleCursor) {
-        const i = n++;
-        const known = orderKeys[i];
-        let s = orderSeries[i];
-        let key: string;
-        if (
-          known !== undefined &&
-          s !== undefined &&
-          !s.ended &&
-          c.keyEnd - c.keyStart === known.length &&
-          c.text.startsWith(known, c.keyStart)
-        )
-          key = known;
-        else {
-          key = c.key();
-          s = cache.get(key);
-          if (s === undefined || s.ended) {
-            let exposed: Labels;
-            try {
-              exposed = c.labels();
-            } catch (e) {
-              labelError ??= (e as Error).message;
-              return;
+    const r = scanSamples(
+      body,
+      formatOf(contentType),
+      {
+        sample(c: SampleCursor) {
+          const i = n++;
+          let s = orderSeries[i];
+          // `hinted`: the text equals orderKeys[i] (the scanner compared them, one memcmp of a slice, and
+          // skipped scanning the text char by char).
+          if (!c.hinted || s === undefined || s.ended) {
+            const key = c.key();
+            s = cache.get(key);
+            if (s === undefined || s.ended) {
+              let exposed: Labels;
+              try {
+                exposed = c.labels();
+              } catch (e) {
+                labelError ??= (e as Error).message;
+                return;
+              }
+              s = store.upsert(relabel(c.name(), exposed, target, defaults));
+              if (s) cache.set(key, s);
             }
-            s = store.upsert(relabel(c.name(), exposed, target, defaults));
-            if (s) cache.set(key, s);
+            orderKeys[i] = key;
+            orderSeries[i] = s;
+            if (!s) return;
           }
-          orderKeys[i] = key;
-          orderSeries[i] = s;
-          if (!s) return;
-        }
-        if (s.mark !== epoch) {
-          s.mark = epoch;
-          marked++;
-        }
-        got.push(s);
-        times.push(c.timestampMs ?? now);
-        values.push(c.value);
+          if (s.mark !== epoch) {
+            s.mark = epoch;
+            marked++;
+          }
+          got.push(s);
+          times.push(c.timestampMs ?? now);
+          values.push(c.value);
+        },
       },
-    });
+      orderKeys,
+    );
     orderKeys.length = Math.min(orderKeys.length, n);
     orderSeries.length = Math.min(orderSeries.length, n);
     // On failure the caller ends every series of the cache, those this scrape added included.
