@@ -1,5 +1,11 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
+import {
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingMessage,
+  type RequestOptions,
+} from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { urlToHttpOptions } from "node:url";
 import { gunzipSync } from "node:zlib";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { fail, fingerprint, ok, type Clock, type Labels, type Logger, type Result } from "../core/index.js";
@@ -70,9 +76,9 @@ export interface TargetStatus {
 
 interface TargetState {
   target: ScrapeTarget;
-  /** The parsed URL and request headers, made once. */
-  url: URL;
-  headers: Record<string, string>;
+  /** Request options (URL parsed, headers, agent), made once: http.request would redo them per scrape. */
+  https: boolean;
+  request: RequestOptions;
   /** Series text as exposed -> series, for the samples this target exposed last time. */
   cache: Map<string, Series>;
   /**
@@ -119,33 +125,7 @@ export class Scraper {
   private readonly m: { scrapes: Counter<"result">; samples: Counter; series: Gauge } | undefined;
 
   constructor(private readonly opts: ScraperOptions) {
-    this.states = opts.targets.map((target) => ({
-      target,
-      url: new URL(target.url),
-      headers: {
-        accept: SCRAPE_ACCEPT,
-        "x-prometheus-scrape-timeout-seconds": String(target.timeoutMs / 1000),
-        "user-agent": "novasre-scraper",
-      },
-      cache: new Map(),
-      orderKeys: [],
-      orderSeries: [],
-      running: false,
-      timer: undefined,
-      epoch: 0,
-      synthetic: new Map(),
-      status: {
-        url: target.url,
-        job: target.job,
-        instance: target.instance,
-        service: target.service,
-        health: "unknown",
-        lastScrape: null,
-        lastDurationMs: null,
-        lastError: null,
-        series: 0,
-      },
-    }));
+    this.states = opts.targets.map((target) => this.stateOf(target));
     if (opts.registry) {
       const registers = [opts.registry];
       const store = opts.store;
@@ -167,6 +147,42 @@ export class Scraper {
         }),
       };
     }
+  }
+
+  private stateOf(target: ScrapeTarget): TargetState {
+    const url = new URL(target.url);
+    const https = url.protocol === "https:";
+    return {
+      target,
+      https,
+      request: {
+        ...urlToHttpOptions(url),
+        agent: https ? this.httpsAgent : this.httpAgent,
+        headers: {
+          accept: SCRAPE_ACCEPT,
+          "x-prometheus-scrape-timeout-seconds": String(target.timeoutMs / 1000),
+          "user-agent": "novasre-scraper",
+        },
+      },
+      cache: new Map(),
+      orderKeys: [],
+      orderSeries: [],
+      running: false,
+      timer: undefined,
+      epoch: 0,
+      synthetic: new Map(),
+      status: {
+        url: target.url,
+        job: target.job,
+        instance: target.instance,
+        service: target.service,
+        health: "unknown",
+        lastScrape: null,
+        lastDurationMs: null,
+        lastError: null,
+        series: 0,
+      },
+    };
   }
 
   status(): TargetStatus[] {
@@ -347,8 +363,7 @@ export class Scraper {
 
   private fetchBody(st: TargetState): Promise<Result<{ body: string; contentType: string | undefined }>> {
     const t = st.target;
-    const u = st.url;
-    const https = u.protocol === "https:";
+    const https = st.https;
     const max = this.opts.maxBodyBytes;
     return new Promise((resolve) => {
       let done = false;
@@ -364,40 +379,33 @@ export class Scraper {
           resolve(r);
         }
       };
-      const req = (https ? httpsRequest : httpRequest)(
-        u,
-        {
-          agent: https ? this.httpsAgent : this.httpAgent,
-          headers: st.headers,
-        },
-        (res: IncomingMessage) => {
-          if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) > 299) {
-            res.resume();
-            return finish(fail(`HTTP ${res.statusCode}`, true));
-          }
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on("data", (c: Buffer) => {
-            size += c.length;
-            if (size > max) {
-              req.destroy();
-              finish(fail(`body exceeds ${max} bytes`, false));
-            } else chunks.push(c);
-          });
-          res.on("end", () => {
-            let buf = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
-            if (res.headers["content-encoding"] === "gzip") {
-              try {
-                buf = gunzipSync(buf, { maxOutputLength: max });
-              } catch {
-                return finish(fail("invalid or too large gzip body", false));
-              }
+      const req = (https ? httpsRequest : httpRequest)(st.request, (res: IncomingMessage) => {
+        if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) > 299) {
+          res.resume();
+          return finish(fail(`HTTP ${res.statusCode}`, true));
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on("data", (c: Buffer) => {
+          size += c.length;
+          if (size > max) {
+            req.destroy();
+            finish(fail(`body exceeds ${max} bytes`, false));
+          } else chunks.push(c);
+        });
+        res.on("end", () => {
+          let buf = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
+          if (res.headers["content-encoding"] === "gzip") {
+            try {
+              buf = gunzipSync(buf, { maxOutputLength: max });
+            } catch {
+              return finish(fail("invalid or too large gzip body", false));
             }
-            finish(ok({ body: buf.toString("utf8"), contentType: res.headers["content-type"] }));
-          });
-          res.on("error", (e) => finish(fail(e.message, true)));
-        },
-      );
+          }
+          finish(ok({ body: buf.toString("utf8"), contentType: res.headers["content-type"] }));
+        });
+        res.on("error", (e) => finish(fail(e.message, true)));
+      });
       req.on("error", (e) =>
         finish(fail(e.name === "AbortError" ? `timeout after ${t.timeoutMs} ms` : e.message, true)),
       );
