@@ -11,7 +11,14 @@ export {
 export type { IncomingEvent } from "./events-api.js";
 export { SpanKind, StatusCode, UNKNOWN_SERVICE, MAX_REJECTION_REASONS } from "./otlp-span.js";
 export type { AttrValue, Attributes, DecodedSpan, DecodedExport, SpanResource } from "./otlp-span.js";
-export { decodeTraceRequest, encodeTraceResponse, encodeRpcStatus, ProtoDecodeError } from "./otlp-proto.js";
+export {
+  decodeTraceRequest,
+  encodeTraceResponse,
+  encodeRpcStatus,
+  ProtoDecodeError,
+  ShortStringCache,
+  DEFAULT_STRING_CACHE_SLOTS,
+} from "./otlp-proto.js";
 export { decodeTraceRequestJson, OtlpJsonError } from "./otlp-json.js";
 export {
   OtlpReceiver,

@@ -329,3 +329,44 @@ describe("ShortStringCache", () => {
     expect(strings.ascii(Buffer.from("Zürich"), 0, 7)).toBeUndefined();
   });
 });
+
+describe("protobuf decoding of many spans", () => {
+  it("keeps each span's own ids when traces interleave and strings repeat", async () => {
+    const { InMemorySpanExporter } = await import("@opentelemetry/sdk-trace-base");
+    const { ProtobufTraceSerializer } = await import("@opentelemetry/otlp-transformer");
+    const exporter = new InMemorySpanExporter();
+    const p = new BasicTracerProvider({
+      resource: resourceFromAttributes({ "service.name": "carts" }),
+      spanProcessors: [new SimpleSpanProcessor(exporter)],
+    });
+    const tracer = p.getTracer("t");
+    const roots = [0, 1, 2].map((i) => tracer.startSpan(`root ${i}`));
+    for (let k = 0; k < 12; k++) {
+      const parent = roots[k % 3 === 2 && k % 2 ? 0 : k % 3]!;
+      tracer
+        .startSpan(
+          "GET",
+          { attributes: { "http.route": `/r${k % 4}`, k } },
+          trace.setSpan(ROOT_CONTEXT, parent),
+        )
+        .end();
+    }
+    for (const r of roots) r.end();
+    const spans = exporter.getFinishedSpans();
+    const body = Buffer.from(ProtobufTraceSerializer.serializeRequest(spans) as Uint8Array);
+    const strings = new ShortStringCache(8);
+    for (let round = 0; round < 2; round++) {
+      const out = decodeTraceRequest(body, strings);
+      expect(out.spans.map((s) => [s.traceId, s.spanId, s.parentSpanId, s.name, s.attributes])).toEqual(
+        spans.map((s) => [
+          s.spanContext().traceId,
+          s.spanContext().spanId,
+          s.parentSpanContext?.spanId ?? "",
+          s.name,
+          s.attributes,
+        ]),
+      );
+    }
+    await p.shutdown();
+  });
+});
