@@ -18,7 +18,7 @@ import {
   SimpleSpanProcessor,
   type ReadableSpan,
 } from "@opentelemetry/sdk-trace-base";
-import { decodeTraceRequest, decodeTraceRequestJson } from "../src/ingest/index.js";
+import { ShortStringCache, decodeTraceRequest, decodeTraceRequestJson } from "../src/ingest/index.js";
 import { finish, flag, percentile, progress, rssMb, startServer } from "./lib.js";
 
 const SPANS_PER_BATCH = 512;
@@ -166,7 +166,9 @@ const json = batches.map((b) => JsonTraceSerializer.serializeRequest(b) as Uint8
 if (decodeTraceRequest(Buffer.from(proto[0] as Uint8Array)).spans.length !== SPANS_PER_BATCH)
   throw new Error("protobuf decode check failed");
 
-const decodeProto = decodeRate("protobuf", proto, (b) => decodeTraceRequest(b).spans.length);
+// One string cache across batches, as the receiver keeps (4,096 slots).
+const strings = new ShortStringCache(4096);
+const decodeProto = decodeRate("protobuf", proto, (b) => decodeTraceRequest(b, strings).spans.length);
 const decodeJson = decodeRate(
   "json",
   json,

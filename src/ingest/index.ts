@@ -11,7 +11,14 @@ export {
 export type { IncomingEvent } from "./events-api.js";
 export { SpanKind, StatusCode, UNKNOWN_SERVICE, MAX_REJECTION_REASONS } from "./otlp-span.js";
 export type { AttrValue, Attributes, DecodedSpan, DecodedExport, SpanResource } from "./otlp-span.js";
-export { decodeTraceRequest, encodeTraceResponse, encodeRpcStatus, ProtoDecodeError } from "./otlp-proto.js";
+export {
+  decodeTraceRequest,
+  encodeTraceResponse,
+  encodeRpcStatus,
+  ProtoDecodeError,
+  ShortStringCache,
+  DEFAULT_STRING_CACHE_SLOTS,
+} from "./otlp-proto.js";
 export { decodeTraceRequestJson, OtlpJsonError } from "./otlp-json.js";
 export {
   OtlpReceiver,
@@ -44,8 +51,22 @@ export type { ServiceGraphOptions, ServiceView, EdgeView, ServiceGraphStats } fr
 export * from "./telemetry-config.js";
 export { createTelemetry, GRAPH_TICK_MS, SERIES_SWEEP_MS } from "./telemetry.js";
 export type { Telemetry, TelemetryDeps } from "./telemetry.js";
-export { scanExposition, parseExposition, parseValue, formatOf, ExpositionError } from "./prom-text.js";
-export type { ExpositionFormat, MetricType, SampleVisitor, ParsedSample } from "./prom-text.js";
+export {
+  scanExposition,
+  scanSamples,
+  parseExposition,
+  parseValue,
+  formatOf,
+  ExpositionError,
+} from "./prom-text.js";
+export type {
+  ExpositionFormat,
+  MetricType,
+  SampleVisitor,
+  SampleCursor,
+  CursorVisitor,
+  ParsedSample,
+} from "./prom-text.js";
 export { Series, SeriesStore, SERIES_OVERHEAD_BYTES, INITIAL_RING_SAMPLES } from "./series-store.js";
 export type { SeriesStoreOptions } from "./series-store.js";
 export { LinearTrendForecaster, predictCrossing, CROSSING_SEARCH_STEPS } from "./forecast.js";

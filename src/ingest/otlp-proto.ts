@@ -31,22 +31,72 @@ const TWO_32 = 4294967296;
 /** Nesting of AnyValue arrays/kvlists we follow; deeper values are dropped (a hostile payload could recurse). */
 const MAX_ANY_VALUE_DEPTH = 8;
 
-/** Strings up to this many bytes are decoded by hand when ASCII: cheaper than Buffer#toString for short keys. */
+/** ASCII strings up to this many bytes go through the string cache below. */
 const SHORT_STRING_BYTES = 48;
-const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+/** Slots of a decoder's short-string cache (a power of two), each holding one string. */
+export const DEFAULT_STRING_CACHE_SLOTS = 1024;
 
-/** Lower-case hex of buf[start, end), through a byte table. */
+/**
+ * Attribute keys, service, span and scope names and most short values repeat in every span: a
+ * direct-mapped cache hands back the string decoded before from the same bytes, so a repeat costs a byte
+ * comparison instead of a new string (and attribute keys come back already internalised). A receiver keeps
+ * one across requests; a miss only costs the decode, and memory is bounded by slots x SHORT_STRING_BYTES.
+ */
+export class ShortStringCache {
+  private readonly strings: (string | undefined)[];
+  /** Each slot's bytes (SHORT_STRING_BYTES apiece): comparing bytes is several times cheaper than charCodeAt. */
+  private readonly bytes: Uint8Array;
+  private readonly lengths: Int32Array;
+  private readonly mask: number;
+
+  constructor(slots: number = DEFAULT_STRING_CACHE_SLOTS) {
+    const n = 2 ** Math.ceil(Math.log2(Math.max(1, slots)));
+    this.strings = new Array<string | undefined>(n).fill(undefined);
+    this.bytes = new Uint8Array(n * SHORT_STRING_BYTES);
+    this.lengths = new Int32Array(n).fill(-1);
+    this.mask = n - 1;
+  }
+
+  /** buf[start, end) when it is ASCII (and at most SHORT_STRING_BYTES long), else undefined. */
+  ascii(buf: Buffer, start: number, end: number): string | undefined {
+    const n = end - start;
+    if (n > SHORT_STRING_BYTES) return undefined;
+    let h = n;
+    for (let i = start; i < end; i++) {
+      const c = buf[i] as number;
+      if (c >= 0x80) return undefined;
+      h = (Math.imul(h, 31) + c) | 0;
+    }
+    const slot = h & this.mask;
+    const bytes = this.bytes;
+    const at = slot * SHORT_STRING_BYTES;
+    if (this.lengths[slot] === n) {
+      let i = 0;
+      while (i < n && bytes[at + i] === buf[start + i]) i++;
+      if (i === n) return this.strings[slot];
+    }
+    const out = buf.toString("latin1", start, end);
+    for (let i = 0; i < n; i++) bytes[at + i] = buf[start + i] as number;
+    this.lengths[slot] = n;
+    this.strings[slot] = out;
+    return out;
+  }
+}
+
+/** Lower-case hex of buf[start, end): natively, one flat string (ids are map keys, hashed whole). */
 function hexOf(buf: Buffer, start: number, end: number): string {
-  let out = "";
-  for (let i = start; i < end; i++) out += HEX[buf[i] as number] as string;
-  return out;
+  return buf.toString("hex", start, end);
 }
 
 class Reader {
   pos = 0;
+  /** Where the last trace id decoded lies, and its hex: spans of one trace usually come together. */
+  traceAt = -1;
+  traceHex = "";
   constructor(
     readonly buf: Buffer,
     public end: number,
+    private readonly strings: ShortStringCache,
   ) {}
 
   varint32(): number {
@@ -123,15 +173,8 @@ class Reader {
     const start = this.pos;
     this.pos = e;
     if (e - start <= SHORT_STRING_BYTES) {
-      const b = this.buf;
-      let out = "";
-      let i = start;
-      for (; i < e; i++) {
-        const c = b[i] as number;
-        if (c >= 0x80) break;
-        out += String.fromCharCode(c);
-      }
-      if (i === e) return out;
+      const out = this.strings.ascii(this.buf, start, e);
+      if (out !== undefined) return out;
     }
     return this.buf.toString("utf8", start, e);
   }
@@ -151,9 +194,15 @@ class Reader {
   }
 }
 
-/** Decodes an ExportTraceServiceRequest. Throws ProtoDecodeError on malformed input. */
-export function decodeTraceRequest(buf: Buffer): DecodedExport {
-  const r = new Reader(buf, buf.length);
+/**
+ * Decodes an ExportTraceServiceRequest. Throws ProtoDecodeError on malformed input. Pass the same
+ * `strings` cache to every call (the receiver does) so repeated strings are decoded once.
+ */
+export function decodeTraceRequest(
+  buf: Buffer,
+  strings: ShortStringCache = new ShortStringCache(256),
+): DecodedExport {
+  const r = new Reader(buf, buf.length, strings);
   const out: DecodedExport = { spans: [], rejected: 0, errors: [] };
   while (r.pos < r.end) {
     const tag = r.varint32();
@@ -293,7 +342,7 @@ function span(r: Reader, end: number, resource: SpanResource, scope: string, out
   out.spans.push({
     resource,
     scope,
-    traceId: hexOf(buf, traceStart, traceStart + 16),
+    traceId: traceIdOf(r, traceStart),
     spanId: hexOf(buf, spanStart, spanStart + 8),
     parentSpanId,
     name,
@@ -304,6 +353,19 @@ function span(r: Reader, end: number, resource: SpanResource, scope: string, out
     statusMessage,
     attributes,
   });
+}
+
+function traceIdOf(r: Reader, start: number): string {
+  const buf = r.buf;
+  const last = r.traceAt;
+  if (last >= 0) {
+    let i = 0;
+    while (i < 16 && buf[start + i] === buf[last + i]) i++;
+    if (i === 16) return r.traceHex;
+  }
+  r.traceAt = start;
+  r.traceHex = hexOf(buf, start, start + 16);
+  return r.traceHex;
 }
 
 function isZero(buf: Buffer, start: number, n: number): boolean {

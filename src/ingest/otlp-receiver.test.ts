@@ -5,7 +5,7 @@ import { BasicTracerProvider, SimpleSpanProcessor } from "@opentelemetry/sdk-tra
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { testApp, type TestApp } from "../../test/support/app.js";
-import { decodeTraceRequest, encodeTraceResponse, ProtoDecodeError } from "./otlp-proto.js";
+import { decodeTraceRequest, encodeTraceResponse, ProtoDecodeError, ShortStringCache } from "./otlp-proto.js";
 import { OtlpReceiver } from "./otlp-receiver.js";
 import { silentLogger } from "../core/index.js";
 
@@ -308,5 +308,65 @@ describe("OTLP from the real OpenTelemetry SDK exporter (protobuf over loopback)
     expect(d.traceId).toMatch(/^[0-9a-f]{32}$/);
     expect(d.traceId).toBe(s.spanContext().traceId);
     expect(d.spanId).toBe(s.spanContext().spanId);
+    // A shared string cache, even a one-slot one where every string evicts the last, decodes the same.
+    for (const strings of [new ShortStringCache(1), new ShortStringCache(4096)])
+      for (let k = 0; k < 3; k++) expect(decodeTraceRequest(captured as Buffer, strings)).toEqual(out);
+  });
+});
+
+describe("ShortStringCache", () => {
+  it("returns the string of the bytes asked for, whatever the slot held", () => {
+    const strings = new ShortStringCache(2);
+    const words = ["service.name", "a", "b", "ab", "ba", "", "http.route", "service.namf", "service.name"];
+    const buf = Buffer.from(words.join(""), "latin1");
+    for (let round = 0; round < 3; round++) {
+      let p = 0;
+      for (const w of words) {
+        expect(strings.ascii(buf, p, p + w.length)).toBe(w);
+        p += w.length;
+      }
+    }
+    expect(strings.ascii(Buffer.from("Zürich"), 0, 7)).toBeUndefined();
+  });
+});
+
+describe("protobuf decoding of many spans", () => {
+  it("keeps each span's own ids when traces interleave and strings repeat", async () => {
+    const { InMemorySpanExporter } = await import("@opentelemetry/sdk-trace-base");
+    const { ProtobufTraceSerializer } = await import("@opentelemetry/otlp-transformer");
+    const exporter = new InMemorySpanExporter();
+    const p = new BasicTracerProvider({
+      resource: resourceFromAttributes({ "service.name": "carts" }),
+      spanProcessors: [new SimpleSpanProcessor(exporter)],
+    });
+    const tracer = p.getTracer("t");
+    const roots = [0, 1, 2].map((i) => tracer.startSpan(`root ${i}`));
+    for (let k = 0; k < 12; k++) {
+      const parent = roots[k % 3 === 2 && k % 2 ? 0 : k % 3]!;
+      tracer
+        .startSpan(
+          "GET",
+          { attributes: { "http.route": `/r${k % 4}`, k } },
+          trace.setSpan(ROOT_CONTEXT, parent),
+        )
+        .end();
+    }
+    for (const r of roots) r.end();
+    const spans = exporter.getFinishedSpans();
+    const body = Buffer.from(ProtobufTraceSerializer.serializeRequest(spans) as Uint8Array);
+    const strings = new ShortStringCache(8);
+    for (let round = 0; round < 2; round++) {
+      const out = decodeTraceRequest(body, strings);
+      expect(out.spans.map((s) => [s.traceId, s.spanId, s.parentSpanId, s.name, s.attributes])).toEqual(
+        spans.map((s) => [
+          s.spanContext().traceId,
+          s.spanContext().spanId,
+          s.parentSpanContext?.spanId ?? "",
+          s.name,
+          s.attributes,
+        ]),
+      );
+    }
+    await p.shutdown();
   });
 });

@@ -2,7 +2,13 @@ import { gunzipSync } from "node:zlib";
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { Logger } from "../core/index.js";
 import { OtlpJsonError, decodeTraceRequestJson } from "./otlp-json.js";
-import { ProtoDecodeError, decodeTraceRequest, encodeRpcStatus, encodeTraceResponse } from "./otlp-proto.js";
+import {
+  ProtoDecodeError,
+  ShortStringCache,
+  decodeTraceRequest,
+  encodeRpcStatus,
+  encodeTraceResponse,
+} from "./otlp-proto.js";
 import type { DecodedExport, DecodedSpan } from "./otlp-span.js";
 
 /** Spans decoded and waiting for the service graph; beyond it requests get 503 (about 1 KiB each). */
@@ -67,6 +73,8 @@ export class OtlpReceiver {
   private inFlight = 0;
   private draining = false;
   private idleWaiters: (() => void)[] = [];
+  /** Strings decoded by earlier requests, so the attribute keys and names every span repeats are made once. */
+  private readonly strings = new ShortStringCache(4096);
   private readonly m: { spans: Counter<"result">; refused: Counter<"status">; queue: Gauge } | undefined;
 
   constructor(private readonly opts: OtlpReceiverOptions) {
@@ -150,7 +158,7 @@ export class OtlpReceiver {
     try {
       decoded =
         enc === "protobuf"
-          ? decodeTraceRequest(body)
+          ? decodeTraceRequest(body, this.strings)
           : decodeTraceRequestJson(JSON.parse(body.toString("utf8")));
     } catch (e) {
       if (e instanceof ProtoDecodeError || e instanceof OtlpJsonError || e instanceof SyntaxError)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseExposition, scanExposition } from "./prom-text.js";
+import { parseExposition, scanExposition, scanSamples, type ExpositionFormat } from "./prom-text.js";
 
 const TEXT = `# HELP http_requests_total The total number of HTTP requests.
 # TYPE http_requests_total counter
@@ -111,6 +111,137 @@ describe("real expositions", () => {
         r.value.find((s) => s.name === "latency_seconds_bucket" && s.labels["le"] === "+Inf")?.value,
       ).toBe(1);
       expect(r.value.filter((s) => s.name === "process_cpu_seconds_total").length).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe("scanSamples (the scraper's fast path) against scanExposition", () => {
+  const num = (v: number | undefined) => (v === undefined ? "none" : Object.is(v, -0) ? "-0" : String(v));
+  function viaCursor(text: string, format: ExpositionFormat, hints?: (string | undefined)[]) {
+    const out: unknown[] = [];
+    const r = scanSamples(
+      text,
+      format,
+      {
+        sample(c) {
+          let labels: unknown;
+          try {
+            labels = c.labels();
+          } catch (e) {
+            labels = (e as Error).message;
+          }
+          if (c.hinted) hintedSamples++;
+          out.push([c.key(), c.name(), labels, num(c.value), num(c.timestampMs)]);
+        },
+      },
+      hints,
+    );
+    return { r, out };
+  }
+  function viaLines(text: string, format: ExpositionFormat) {
+    const out: unknown[] = [];
+    const r = scanExposition(text, format, {
+      sample(key, name, labels, value, ts) {
+        let parsed: unknown;
+        try {
+          parsed = labels();
+        } catch (e) {
+          parsed = (e as Error).message;
+        }
+        out.push([key, name, parsed, num(value), num(ts)]);
+      },
+    });
+    return { r, out };
+  }
+  let hintedSamples = 0;
+  const keysOf = (text: string, format: ExpositionFormat) =>
+    viaCursor(text, format).out.map((s) => (s as string[])[0]);
+  /** Also with hints: the texts themselves (all hit), another input's (mostly miss), and shifted by one. */
+  const same = (text: string, format: ExpositionFormat, other = "") => {
+    const slow = viaLines(text, format);
+    const fast = viaCursor(text, format);
+    expect(fast).toEqual(slow);
+    const own = keysOf(text, format);
+    for (const hints of [own, keysOf(other, format), [undefined, ...own], own.slice(1), ["x", "", ...own]])
+      expect(viaCursor(text, format, hints)).toEqual(slow);
+    return fast;
+  };
+
+  const TRICKY = [
+    TEXT,
+    'esc{a="x\\\\y",b="q\\"uote",c="new\\nline",d="\\t-kept"} 1\n',
+    'sp { a = "1" , b="2" }   7   123\n',
+    "tabs\t1\t-5\r\ncrlf 2\r\n",
+    "v 1.5e3\nv2 -0\nv3 +12.25\nv4 .5\nv5 5.\nv6 00.5\nv7 0.1\nv8 123456789012345\nv9 1234567890123456789\n",
+    "i +Inf\nj -Inf\nk NaN\nl Inf\nm inf\nn nan\no +infinity\n",
+    "ts_big 1 12345678901234567\nts_neg 1 -17\n",
+    "# HELP x with \\\\ and \\n escapes\n#   TYPE x gauge\n#\tTYPE y counter\n# just a comment\nx 1\n",
+    "#TYPE x bogus\nx 1\n",
+    "  \n\t\nafter_blank 1\n",
+    "bad 0x10\n",
+    "bad 1_000\n",
+    "bad 1.2.3\n",
+    "bad .\n",
+    "bad 1 1.5\n",
+    "bad 1 2 3\n",
+    'bad{a="1" 2\n',
+    'bad{a="1",a="2"} 2\n',
+    'bad{1a="x"} 2\n',
+    "bad{} \n",
+    " leading 1\n",
+    "# TYPE x nonsense\n",
+    "x 1\n\ny 2\n",
+    // Texts that start with another sample's text: a hint must not match a prefix.
+    'm 1\nm_total 2\nm{a="1"} 3\nm{a="1"}4\nm{a="1"} 5 6\nm{a="1"}\n',
+  ];
+  it("gives the same samples, labels, values, timestamps and errors (Prometheus text)", () => {
+    hintedSamples = 0;
+    TRICKY.forEach((text, i) => same(text, "prometheus", TRICKY[(i + 1) % TRICKY.length]));
+    expect(hintedSamples).toBeGreaterThan(20);
+  });
+
+  const OM_TRICKY = [
+    `# TYPE foo counter\n# HELP foo Things.\n# UNIT foo seconds\nfoo_total{a="b"} 17.0 1520879607.789 # {trace_id="KOO5S4vxi0o"} 0.67\nfoo_created{a="b"} 1520430000.123\n# TYPE g gauge\ng 1.5\ng_created 3\n_created 4\n# EOF\n`,
+    'h 1 # {a="1"} 2 3\n# EOF\n',
+    "h 1 1.5e3\nk NaN\n# EOF",
+    "h 1\n# EOF\n\n",
+    "h 1\n\n# EOF\n",
+    "h 1\n# EOF\nafter 2\n",
+    "h 1\n",
+    "h 1 notatime\n# EOF\n",
+    "h 1 1 extra\n# EOF\n",
+    "# EOF\r\n",
+  ];
+  it("gives the same results on OpenMetrics (EOF, exemplars, _created, seconds timestamps)", () => {
+    OM_TRICKY.forEach((text, i) => same(text, "openmetrics", OM_TRICKY[(i + 1) % OM_TRICKY.length]));
+    expect(viaCursor(OM_TRICKY[0] as string, "openmetrics").out.map((s) => (s as string[])[1])).toEqual([
+      "foo_total",
+      "g",
+      "g_created",
+      "_created",
+    ]);
+  });
+
+  it("parses plain decimals to the same double as Number()", () => {
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const lines: string[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const intDigits = Array.from({ length: rnd(9) }, () => rnd(10)).join("");
+      const fracDigits = Array.from({ length: rnd(10) }, () => rnd(10)).join("");
+      const sign = ["", "-", "+"][rnd(3)] as string;
+      const v = `${sign}${intDigits}${rnd(2) ? "." : ""}${fracDigits}`;
+      lines.push(`m${i} ${/\d/.test(v) ? v : "0"}`);
+    }
+    const text = lines.join("\n") + "\n";
+    const { r, out } = same(text, "prometheus");
+    expect(r.status).toBe("ok");
+    for (let i = 0; i < lines.length; i++) {
+      const raw = (lines[i] as string).split(" ")[1] as string;
+      expect((out[i] as string[])[3]).toBe(num(Number(raw)));
     }
   });
 });

@@ -142,6 +142,47 @@ describe("Scraper", () => {
     await scraper.stop();
   });
 
+  it("keeps series identity when exporters reorder, rename in place, drop and bring back series", async () => {
+    const { clock, store, scraper } = setup();
+    status = 200;
+    contentType = "text/plain; version=0.0.4";
+    const series = () =>
+      [...store.all()]
+        .filter((s) => s.labels["__name__"] === "m")
+        .map((s) => `${s.labels["k"]}=${s.last()?.v}`)
+        .sort();
+    const scrape = async (text: string) => {
+      clock.advance(15_000);
+      body = text;
+      expect((await scraper.scrapeOnce(0)).status).toBe("ok");
+    };
+    await scrape('m{k="a"} 1\nm{k="b"} 2\nm{k="c"} 3\n');
+    const b = store.select({ __name__: "m", k: "b" })[0];
+    // Same positions, one text changed to another of the same length: a new series there, "b" ends.
+    await scrape('m{k="a"} 4\nm{k="x"} 5\nm{k="c"} 6\n');
+    expect(series()).toEqual(["a=4", "c=6", "x=5"]);
+    expect(b?.ended).toBe(true);
+    // Reordered, and a label set written differently for the same series.
+    await scrape('m{k="c"} 7\nm{ k = "a" } 8\nm{k="x"} 9\n');
+    expect(series()).toEqual(["a=8", "c=7", "x=9"]);
+    // "b" comes back as a fresh series; "x" is dropped.
+    await scrape('m{k="c"} 10\nm{k="a"} 11\nm{k="b"} 12\n');
+    expect(series()).toEqual(["a=11", "b=12", "c=10"]);
+    expect(store.select({ __name__: "m", k: "b" })[0]?.count).toBe(1);
+    // Fewer samples than before, then the series of a failed scrape come back.
+    await scrape('m{k="a"} 13\n');
+    expect(series()).toEqual(["a=13"]);
+    clock.advance(15_000);
+    body = "m{k= 1\n";
+    expect((await scraper.scrapeOnce(0)).status).toBe("error");
+    expect(series()).toEqual([]);
+    await scrape('m{k="a"} 14\nm{k="c"} 15\n');
+    expect(series()).toEqual(["a=14", "c=15"]);
+    expect(store.select({ __name__: "up" })[0]?.last()?.v).toBe(1);
+    expect(store.select({ __name__: "scrape_duration_seconds" })[0]?.count).toBe(7);
+    await scraper.stop();
+  });
+
   it("fails a scrape that takes longer than the target's timeout", async () => {
     const clock = new ManualClock();
     const cfg = telemetryConfigSchema.parse({

@@ -1,9 +1,15 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
+import {
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingMessage,
+  type RequestOptions,
+} from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { urlToHttpOptions } from "node:url";
 import { gunzipSync } from "node:zlib";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { fail, fingerprint, ok, type Clock, type Labels, type Logger, type Result } from "../core/index.js";
-import { formatOf, scanExposition } from "./prom-text.js";
+import { formatOf, scanSamples, type SampleCursor } from "./prom-text.js";
 import type { SeriesAnalyzer } from "./series-analyzer.js";
 import type { Series, SeriesStore } from "./series-store.js";
 import type { ScrapeTargetConfig, TelemetryConfig } from "./telemetry-config.js";
@@ -70,8 +76,19 @@ export interface TargetStatus {
 
 interface TargetState {
   target: ScrapeTarget;
+  /** Request options (URL parsed, headers, agent), made once: http.request would redo them per scrape. */
+  https: boolean;
+  request: RequestOptions;
   /** Series text as exposed -> series, for the samples this target exposed last time. */
   cache: Map<string, Series>;
+  /**
+   * The series texts and series of the last scrape in exposition order: exporters write their series in
+   * the same order every time, so the n-th sample's text is compared with the n-th text of the last scrape
+   * (the scanner's hints: one memcmp instead of a char-by-char scan, no map lookup, no hashing), and only a
+   * mismatch goes to `cache`.
+   */
+  orderKeys: string[];
+  orderSeries: (Series | undefined)[];
   status: TargetStatus;
   running: boolean;
   timer: NodeJS.Timeout | undefined;
@@ -102,28 +119,13 @@ export class Scraper {
   private readonly httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 4 });
   private stopped = true;
   private inFlight = new Set<Promise<unknown>>();
+  private readonly got: Series[] = [];
+  private readonly times: number[] = [];
+  private readonly values: number[] = [];
   private readonly m: { scrapes: Counter<"result">; samples: Counter; series: Gauge } | undefined;
 
   constructor(private readonly opts: ScraperOptions) {
-    this.states = opts.targets.map((target) => ({
-      target,
-      cache: new Map(),
-      running: false,
-      timer: undefined,
-      epoch: 0,
-      synthetic: new Map(),
-      status: {
-        url: target.url,
-        job: target.job,
-        instance: target.instance,
-        service: target.service,
-        health: "unknown",
-        lastScrape: null,
-        lastDurationMs: null,
-        lastError: null,
-        series: 0,
-      },
-    }));
+    this.states = opts.targets.map((target) => this.stateOf(target));
     if (opts.registry) {
       const registers = [opts.registry];
       const store = opts.store;
@@ -145,6 +147,42 @@ export class Scraper {
         }),
       };
     }
+  }
+
+  private stateOf(target: ScrapeTarget): TargetState {
+    const url = new URL(target.url);
+    const https = url.protocol === "https:";
+    return {
+      target,
+      https,
+      request: {
+        ...urlToHttpOptions(url),
+        agent: https ? this.httpsAgent : this.httpAgent,
+        headers: {
+          accept: SCRAPE_ACCEPT,
+          "x-prometheus-scrape-timeout-seconds": String(target.timeoutMs / 1000),
+          "user-agent": "novasre-scraper",
+        },
+      },
+      cache: new Map(),
+      orderKeys: [],
+      orderSeries: [],
+      running: false,
+      timer: undefined,
+      epoch: 0,
+      synthetic: new Map(),
+      status: {
+        url: target.url,
+        job: target.job,
+        instance: target.instance,
+        service: target.service,
+        health: "unknown",
+        lastScrape: null,
+        lastDurationMs: null,
+        lastError: null,
+        series: 0,
+      },
+    };
   }
 
   status(): TargetStatus[] {
@@ -200,7 +238,7 @@ export class Scraper {
     const started = performance.now();
     const now = this.opts.clock.now();
     try {
-      const res = await this.fetchBody(st.target);
+      const res = await this.fetchBody(st);
       const r = res.status === "ok" ? this.ingest(st, res.value.body, res.value.contentType, now) : res;
       const durationMs = performance.now() - started;
       st.status.lastScrape = now;
@@ -228,17 +266,18 @@ export class Scraper {
 
   /** `up` and `scrape_duration_seconds` per target, as Prometheus records them. */
   private synthetic(st: TargetState, now: number, up: number, seconds: number): void {
-    for (const [name, v] of [
-      ["up", up],
-      ["scrape_duration_seconds", seconds],
-    ] as const) {
-      const s = this.opts.store.upsert({
-        ...st.target.defaultLabels,
-        ...st.target.targetLabels,
-        __name__: name,
-      });
-      if (s?.push(now, v)) this.opts.analyzer?.observe(s, now, v);
+    this.syntheticSample(st, "up", now, up);
+    this.syntheticSample(st, "scrape_duration_seconds", now, seconds);
+  }
+
+  private syntheticSample(st: TargetState, name: string, now: number, v: number): void {
+    let s = st.synthetic.get(name);
+    if (s === undefined || s.ended) {
+      s = this.opts.store.upsert({ ...st.target.defaultLabels, ...st.target.targetLabels, __name__: name });
+      if (!s) return;
+      st.synthetic.set(name, s);
     }
+    if (s.push(now, v)) this.opts.analyzer?.observe(s, now, v);
   }
 
   private ingest(
@@ -250,36 +289,57 @@ export class Scraper {
     const { store, analyzer } = this.opts;
     // The cache is updated in place: in the steady state a scrape allocates only short-lived objects, so
     // nothing it makes survives into the old generation (where 200,000 series make major GCs dear).
-    const cache = st.cache;
+    const { cache, orderKeys, orderSeries } = st;
     const epoch = ++st.epoch;
     const target = st.target.targetLabels;
     const defaults = st.target.defaultLabels;
     let labelError: string | undefined;
-    // Samples are applied only once the whole exposition parsed: a malformed scrape adds nothing.
-    const got: Series[] = [];
-    const times: number[] = [];
-    const values: number[] = [];
-    const r = scanExposition(body, formatOf(contentType), {
-      sample(key, name, labels, value, ts) {
-        let s = cache.get(key);
-        if (s === undefined || s.ended) {
-          let exposed: Labels;
-          try {
-            exposed = labels();
-          } catch (e) {
-            labelError ??= (e as Error).message;
-            return;
+    // Samples are applied only once the whole exposition parsed: a malformed scrape adds nothing. The
+    // arrays are the scraper's, reused (ingest is synchronous).
+    const { got, times, values } = this;
+    got.length = times.length = values.length = 0;
+    let n = 0;
+    let marked = 0;
+    const r = scanSamples(
+      body,
+      formatOf(contentType),
+      {
+        sample(c: SampleCursor) {
+          const i = n++;
+          let s = orderSeries[i];
+          // `hinted`: the text equals orderKeys[i] (the scanner compared them, one memcmp of a slice, and
+          // skipped scanning the text char by char).
+          if (!c.hinted || s === undefined || s.ended) {
+            const key = c.key();
+            s = cache.get(key);
+            if (s === undefined || s.ended) {
+              let exposed: Labels;
+              try {
+                exposed = c.labels();
+              } catch (e) {
+                labelError ??= (e as Error).message;
+                return;
+              }
+              s = store.upsert(relabel(c.name(), exposed, target, defaults));
+              if (s) cache.set(key, s);
+            }
+            orderKeys[i] = key;
+            orderSeries[i] = s;
+            if (!s) return;
           }
-          s = store.upsert(relabel(name, exposed, target, defaults));
-          if (!s) return;
-          cache.set(key, s);
-        }
-        s.mark = epoch;
-        got.push(s);
-        times.push(ts ?? now);
-        values.push(value);
+          if (s.mark !== epoch) {
+            s.mark = epoch;
+            marked++;
+          }
+          got.push(s);
+          times.push(c.timestampMs ?? now);
+          values.push(c.value);
+        },
       },
-    });
+      orderKeys,
+    );
+    orderKeys.length = Math.min(orderKeys.length, n);
+    orderSeries.length = Math.min(orderSeries.length, n);
     // On failure the caller ends every series of the cache, those this scrape added included.
     if (r.status === "error") return r;
     if (labelError !== undefined) return fail(labelError, false);
@@ -289,18 +349,21 @@ export class Scraper {
       const v = values[i] as number;
       if (s.push(t, v)) analyzer?.observe(s, t, v);
     }
-    for (const [key, s] of cache) {
-      if (s.mark !== epoch || s.ended) {
-        store.end(s);
-        cache.delete(key);
+    // Every cached series exposed again (the steady state): nothing to end, no need to walk the cache.
+    if (marked !== cache.size)
+      for (const [key, s] of cache) {
+        if (s.mark !== epoch || s.ended) {
+          store.end(s);
+          cache.delete(key);
+        }
       }
-    }
+    got.length = 0;
     return r;
   }
 
-  private fetchBody(t: ScrapeTarget): Promise<Result<{ body: string; contentType: string | undefined }>> {
-    const u = new URL(t.url);
-    const https = u.protocol === "https:";
+  private fetchBody(st: TargetState): Promise<Result<{ body: string; contentType: string | undefined }>> {
+    const t = st.target;
+    const https = st.https;
     const max = this.opts.maxBodyBytes;
     return new Promise((resolve) => {
       let done = false;
@@ -316,44 +379,33 @@ export class Scraper {
           resolve(r);
         }
       };
-      const req = (https ? httpsRequest : httpRequest)(
-        u,
-        {
-          agent: https ? this.httpsAgent : this.httpAgent,
-          headers: {
-            accept: SCRAPE_ACCEPT,
-            "x-prometheus-scrape-timeout-seconds": String(t.timeoutMs / 1000),
-            "user-agent": "novasre-scraper",
-          },
-        },
-        (res: IncomingMessage) => {
-          if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) > 299) {
-            res.resume();
-            return finish(fail(`HTTP ${res.statusCode}`, true));
-          }
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on("data", (c: Buffer) => {
-            size += c.length;
-            if (size > max) {
-              req.destroy();
-              finish(fail(`body exceeds ${max} bytes`, false));
-            } else chunks.push(c);
-          });
-          res.on("end", () => {
-            let buf = Buffer.concat(chunks);
-            if (res.headers["content-encoding"] === "gzip") {
-              try {
-                buf = gunzipSync(buf, { maxOutputLength: max });
-              } catch {
-                return finish(fail("invalid or too large gzip body", false));
-              }
+      const req = (https ? httpsRequest : httpRequest)(st.request, (res: IncomingMessage) => {
+        if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) > 299) {
+          res.resume();
+          return finish(fail(`HTTP ${res.statusCode}`, true));
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on("data", (c: Buffer) => {
+          size += c.length;
+          if (size > max) {
+            req.destroy();
+            finish(fail(`body exceeds ${max} bytes`, false));
+          } else chunks.push(c);
+        });
+        res.on("end", () => {
+          let buf = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
+          if (res.headers["content-encoding"] === "gzip") {
+            try {
+              buf = gunzipSync(buf, { maxOutputLength: max });
+            } catch {
+              return finish(fail("invalid or too large gzip body", false));
             }
-            finish(ok({ body: buf.toString("utf8"), contentType: res.headers["content-type"] }));
-          });
-          res.on("error", (e) => finish(fail(e.message, true)));
-        },
-      );
+          }
+          finish(ok({ body: buf.toString("utf8"), contentType: res.headers["content-type"] }));
+        });
+        res.on("error", (e) => finish(fail(e.message, true)));
+      });
       req.on("error", (e) =>
         finish(fail(e.name === "AbortError" ? `timeout after ${t.timeoutMs} ms` : e.message, true)),
       );
