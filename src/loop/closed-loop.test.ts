@@ -222,3 +222,31 @@ describe("applyHealth on a fresh failure", () => {
     ]);
   });
 });
+
+describe("ClosedLoop without a matching runbook", () => {
+  it("records the ranking and pages nobody: the incident itself pages", async () => {
+    const clock = new ManualClock(200_000);
+    const incident = { id: "inc_2", status: "triggered", detectedAt: 190_000, reopenCount: 0 } as Incident;
+    const pages: string[] = [];
+    const events: LoopEvent[] = [];
+    const loop = new ClosedLoop({
+      config: loopConfigSchema.parse({ diagnose_delay: 0 }),
+      clock,
+      logger: createLogger("error"),
+      series: () => new SeriesStore().all(),
+      graph: () => ({ edges: [] }),
+      record: () => Promise.resolve(),
+      getIncident: () => Promise.resolve({ ...incident }),
+      matches: () => Promise.resolve([]),
+      remediate: () => Promise.reject(new Error("must not be called")),
+      health: () => [{ service: "api", failing: ["liveness"] }],
+      escalate: (e) => pages.push(e.message),
+      sleep: (ms) => (clock.advance(ms), Promise.resolve()),
+    });
+    loop.onEvent((e) => events.push(e));
+    loop.opened(incident);
+    await loop.idle();
+    expect(events.map((e) => e.type)).toEqual(["diagnosed", "no_runbook"]);
+    expect(pages).toEqual([]);
+  });
+});

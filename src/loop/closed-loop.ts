@@ -371,7 +371,8 @@ export class ClosedLoop {
       if (!config.remediate) return;
       const r = await this.remediateBest(incident, d, tried);
       if (!r) {
-        this.giveUp(incidentId, tried.size ? "no remediation left to try" : "no runbook matches");
+        // Nothing automatic was ever tried: the incident pages on its own, there is nothing to give up on.
+        if (tried.size) this.giveUp(incidentId, "no remediation left to try");
         return;
       }
       // Give the remediation its time, then look again: still open means the guess was wrong (or not enough).
