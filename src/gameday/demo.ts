@@ -200,7 +200,6 @@ export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
       now: () => Date.now(),
       incidentsSince: async (t) =>
         (await a.incidents.list({ since: t, limit: 100 })).sort((x, y) => x.createdAt - y.createdAt),
-      incident: (id) => a.incidents.get(id),
       onLoopEvent: (l) => a.loop.onEvent(l),
       execution: (id) => a.executions.get(id),
       resolve: async (id, note) => {

@@ -1,36 +1,5 @@
-import type {
-  ConfigChangeOutcome,
-  Faults,
-  InstanceHealth,
-  InstanceInfo,
-  RawServiceConfig,
-  ReadyOutcome,
-  ShopService,
-} from "../demo/index.js";
+import type { Faults, RawServiceConfig, ShopControl, ShopService } from "../demo/index.js";
 import type { Scenario } from "./scenario.js";
-
-/** What a game day needs of the demo shop's supervisor (src/demo/shop.ts implements it). */
-export interface GameDayShop {
-  kill(target: string, signal?: NodeJS.Signals): number;
-  pause(target: string): number;
-  resume(target: string): number;
-  setFaults(target: string, faults: Faults): Promise<string[]>;
-  fillDisk(mb: number): Promise<string>;
-  purgeLogs(): Promise<{ removed: number; bytes: number }>;
-  config(service: ShopService): RawServiceConfig;
-  applyConfig(
-    service: ShopService,
-    config: RawServiceConfig,
-    opts?: { rollback?: boolean; readyTimeoutMs?: number },
-  ): Promise<ConfigChangeOutcome>;
-  rollbackConfig(service: ShopService): Promise<ConfigChangeOutcome>;
-  partition(a: string, b: string): Promise<void>;
-  healPartition(a: string, b: string): Promise<void>;
-  skewClock(target: string, offsetSeconds: number): Promise<ReadyOutcome>;
-  restart(target: string): Promise<ReadyOutcome>;
-  instances(service?: ShopService): InstanceInfo[];
-  health(service?: ShopService): Promise<InstanceHealth[]>;
-}
 
 export interface InjectedFault {
   /** One line for the progress view and the report. */
@@ -65,7 +34,7 @@ export const BAD_CONFIG_READY_WAIT_MS = 3_000;
 /** How long a ground-truth check waits for an instance's admin route (ms). */
 export const ADMIN_TIMEOUT_MS = 2_000;
 
-async function allReady(shop: GameDayShop, service: ShopService): Promise<boolean> {
+async function allReady(shop: ShopControl, service: ShopService): Promise<boolean> {
   const h = await shop.health(service);
   return h.length > 0 && h.every((i) => i.state === "running" && !i.paused && i.healthy && i.ready);
 }
@@ -73,7 +42,7 @@ async function allReady(shop: GameDayShop, service: ShopService): Promise<boolea
 const ZERO_FAULTS: Faults = { extra_latency_ms: 0, error_rate: 0, cpu_hog: 0, leak_mb_per_s: 0 };
 
 /** Applies a scenario's fault to the shop; the returned revert undoes it. */
-export async function injectFault(shop: GameDayShop, s: Scenario): Promise<InjectedFault> {
+export async function injectFault(shop: ShopControl, s: Scenario): Promise<InjectedFault> {
   const p = s.params;
   const t = s.target;
   const pids = () => shop.instances(t).map((i) => i.pid);

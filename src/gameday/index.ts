@@ -13,7 +13,7 @@ export {
 } from "./scenario.js";
 export type { Scenario, FaultKind } from "./scenario.js";
 export { injectFault } from "./faults.js";
-export type { GameDayShop, InjectedFault } from "./faults.js";
+export type { InjectedFault } from "./faults.js";
 export {
   runGameDay,
   GameDayAborted,

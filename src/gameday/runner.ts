@@ -1,7 +1,8 @@
 import type { Incident } from "../incidents/index.js";
 import type { LoopEvent } from "../loop/index.js";
 import type { Execution } from "../runbooks/index.js";
-import { injectFault, type GameDayShop, type InjectedFault } from "./faults.js";
+import type { ShopControl } from "../demo/index.js";
+import { injectFault, type InjectedFault } from "./faults.js";
 import type { Scenario } from "./scenario.js";
 import type { GameDayReport, ScenarioResult } from "./report.js";
 import { summarize } from "./report.js";
@@ -20,7 +21,6 @@ export interface GameDayPlatform {
   now(): number;
   /** Incidents created at or after `t`, oldest first. */
   incidentsSince(t: number): Promise<Incident[]>;
-  incident(id: string): Promise<Incident>;
   onLoopEvent(listener: (e: LoopEvent) => void): () => void;
   execution(id: string): Promise<Execution | undefined>;
   /** Resolves an incident as the game day's operator (after removing a fault the platform did not). */
@@ -79,7 +79,7 @@ export class GameDayAborted extends Error {
  * begins, also when the platform did not repair it, and on abort.
  */
 export async function runGameDay(
-  shop: GameDayShop,
+  shop: ShopControl,
   platform: GameDayPlatform,
   opts: GameDayOptions,
 ): Promise<GameDayReport> {
