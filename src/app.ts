@@ -14,14 +14,7 @@ import {
   CHAOS_APPLY_RUNBOOK,
   CHAOS_REVERT_RUNBOOK,
 } from "./chaos/index.js";
-import {
-  NotFoundError,
-  createLogger,
-  matchesAll,
-  systemClock,
-  type Clock,
-  type Logger,
-} from "./core/index.js";
+import { createLogger, matchesAll, systemClock, type Clock, type Logger } from "./core/index.js";
 import {
   Api,
   RECENT_SILENCES_MS,
@@ -375,35 +368,17 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     unhealthyShare: () => monitor.unhealthyShare(),
     monitoredTargets: () => monitor.size(),
     exhausted: (target) => monitor.markFailed(target),
+    // The runbook service's start: library lookup, incident labels, guards, timeline entry, verification.
     start: async (req) => {
-      const loaded = library.runbooks.get(req.runbook);
-      if (!loaded) throw new NotFoundError("runbook", req.runbook);
       const incidentId = req.incidentId ?? healingIncident.get(req.target);
-      const incident = incidentId
-        ? { id: incidentId, labels: await runbooks.labelsOf(await incidents.get(incidentId)) }
-        : undefined;
-      const e = await executor.start({
-        runbook: loaded.runbook,
-        baseDir: loaded.baseDir,
+      const e = await runbooks.startNamed({
+        runbook: req.runbook,
         params: req.params,
-        incident,
+        ...(incidentId ? { incident: { id: incidentId } } : {}),
         actor: `healing:${req.policy ?? "direct"}`,
         reason: req.reason,
-        mode: req.shadow || config.runbooks.shadow ? "shadow" : "live",
+        ...(req.shadow ? { shadow: true } : {}),
       });
-      if (incidentId)
-        await incidents.record([
-          {
-            incidentId,
-            at: clock.now(),
-            kind: "note",
-            actor: "system:healing",
-            data: {
-              text: `self-healing started runbook ${req.runbook} (${e.mode}) as ${e.id}`,
-              executionId: e.id,
-            },
-          },
-        ]);
       return { executionId: e.id };
     },
   });

@@ -119,7 +119,13 @@ steps:
     });
     expect(existsSync(flag)).toBe(true);
     const timeline = await app.incidents.timeline(incident?.id as string);
-    expect(timeline.some((e) => e.actor === "system:healing")).toBe(true);
+    expect(
+      timeline.some(
+        (e) =>
+          e.actor === "system:runbooks" &&
+          String(e.data["text"]).startsWith("runbook restart-web started (live)"),
+      ),
+    ).toBe(true);
     expect(await app.registry.getSingleMetricAsString("self_healing_attempts_total")).toContain(
       'self_healing_attempts_total{target="web-1",runbook="restart-web"} 1',
     );
