@@ -30,7 +30,7 @@ describe("applyChanges", () => {
   it("promotes a service changed shortly before the onset and says why", () => {
     const r = applyChanges(rca, [{ service: "payments", kind: "config", at: 95_000 }], 100_000, 600_000, 2);
     expect(r.candidates.map((c) => c.service)).toEqual(["payments", "orders"]);
-    expect(r.change?.service).toBe("payments");
+    expect(r.recent.get("payments")?.kind).toBe("config");
     expect(r.candidates[0]?.adjustments.notes.join()).toMatch(/config change 5 s before/);
     expect(r.candidates[0]!.confidence + r.candidates[1]!.confidence).toBeCloseTo(1);
   });
@@ -38,7 +38,7 @@ describe("applyChanges", () => {
   it("ignores changes outside the window or after the onset", () => {
     const old = applyChanges(rca, [{ service: "payments", kind: "config", at: 1_000 }], 700_000, 600_000, 2);
     expect(old.candidates[0]?.service).toBe("orders");
-    expect(old.change).toBeUndefined();
+    expect(old.recent.size).toBe(0);
     const later = applyChanges(
       rca,
       [{ service: "payments", kind: "config", at: 200_000 }],
@@ -46,7 +46,7 @@ describe("applyChanges", () => {
       600_000,
       2,
     );
-    expect(later.change).toBeUndefined();
+    expect(later.recent.size).toBe(0);
   });
 
   it("takes a change between an early onset estimate and the detection", () => {
@@ -58,7 +58,7 @@ describe("applyChanges", () => {
       2,
       105_000,
     );
-    expect(r.change?.service).toBe("payments");
+    expect(r.recent.get("payments")?.kind).toBe("config");
     expect(r.candidates[0]?.adjustments.notes.join()).toMatch(
       /after the estimated onset, before the detection/,
     );

@@ -31,8 +31,6 @@ export interface Diagnosis {
   /** Best candidate first; empty when no metric moved. */
   candidates: RootCauseCandidate[];
   onset: number;
-  /** The change that made the top candidate a suspect, if any. */
-  change?: ServiceChange;
   /** Every candidate's change within the window before the detection, by service. */
   changes: Map<string, ServiceChange>;
   /** Services failing their probes when the ranking was made. */
@@ -106,7 +104,7 @@ export function applyChanges(
   boost: number,
   /** Latest time a change can have caused this: the detection (an estimated onset can be seconds early). */
   latestMs: number = onsetMs,
-): { candidates: RootCauseCandidate[]; change?: ServiceChange; recent: Map<string, ServiceChange> } {
+): { candidates: RootCauseCandidate[]; recent: Map<string, ServiceChange> } {
   const recent = new Map<string, ServiceChange>();
   for (const c of changes) if (c.at <= latestMs && c.at >= onsetMs - windowMs) recent.set(c.service, c);
   if (recent.size === 0) return { candidates: result.candidates, recent };
@@ -131,9 +129,7 @@ export function applyChanges(
     .sort((a, b) => b.score - a.score);
   const total = candidates.reduce((s, c) => s + Math.max(0, c.score), 0);
   for (const c of candidates) c.confidence = total > 0 ? Math.max(0, c.score) / total : 0;
-  const top = candidates[0];
-  const change = top ? recent.get(top.service) : undefined;
-  return change ? { candidates, change, recent } : { candidates, recent };
+  return { candidates, recent };
 }
 
 /**
@@ -239,6 +235,8 @@ export function applyHealth(
  */
 export class ClosedLoop {
   private readonly diagnoses = new Map<string, Diagnosis>();
+  /** Incident openings handled (id and reopen count), so a repeated event is not handled twice. */
+  private readonly seen = new Set<string>();
   private readonly pending = new Set<Promise<void>>();
   private readonly listeners = new Set<(e: LoopEvent) => void>();
   private closed = false;
@@ -266,7 +264,6 @@ export class ClosedLoop {
       .finally(() => this.pending.delete(p));
     this.pending.add(p);
   }
-  private readonly seen = new Set<string>();
 
   /** Resolves when no incident is being handled. */
   async idle(): Promise<void> {
@@ -342,13 +339,11 @@ export class ClosedLoop {
       config.frontier_boost,
       config.healthy_factor,
     );
-    const change = candidates[0] ? adjusted.recent.get(candidates[0].service) : undefined;
     const d: Diagnosis = {
       incidentId: incident.id,
       at: clock.now(),
       candidates,
       onset: onsetMs,
-      ...(change ? { change } : {}),
       changes: adjusted.recent,
       unhealthy,
       attempt,
@@ -410,7 +405,7 @@ export class ClosedLoop {
           confidence: top ? Number(top.confidence.toFixed(3)) : 0,
           onset: new Date(d.onset).toISOString(),
           attempt: d.attempt,
-          ...(d.change ? { change: d.change } : {}),
+          ...(top && d.changes.has(top.service) ? { change: d.changes.get(top.service) } : {}),
           unhealthy: d.unhealthy,
           candidates: d.candidates.slice(0, 3).map((c) => ({
             service: c.service,
