@@ -1,5 +1,5 @@
 // Chaos engine figures: proxy overhead, latency and bandwidth toxic accuracy, emergency stop time.
-// Usage: npx tsx bench/chaos.ts [--mb 256] [--samples 60]
+// Usage: npm run bench:chaos [-- --mb 256 --runs 7 --samples 60]
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -12,7 +12,7 @@ import { finish, flag, progress, repoRoot } from "./lib.js";
 
 const MB = Number(flag("mb", "256"));
 const SAMPLES = Number(flag("samples", "60"));
-const RUNS = 3;
+const RUNS = Number(flag("runs", "7"));
 const LATENCY_MS = 50;
 const RATE_KBPS = 1000;
 const BANDWIDTH_BYTES = 3_000_000;
@@ -34,16 +34,35 @@ net.createServer({ noDelay: true }, (s) => {
   });
 }).listen(0, "127.0.0.1", function () { process.stdout.write(this.address().port + "\\n"); });
 `;
+// The downloading client for the throughput runs, in its own plain process (as the upstream is), so the
+// figure measures the proxy rather than this process's own load. "PORT BYTES\n" in, "MS\n" out.
+const CLIENT = `
+const net = require("net");
+const rl = require("readline").createInterface({ input: process.stdin });
+rl.on("line", (line) => {
+  const [port, bytes] = line.split(" ").map(Number);
+  const t0 = performance.now();
+  let got = 0;
+  const s = net.createConnection({ host: "127.0.0.1", port, noDelay: true }, () => s.write(bytes + "\\n"));
+  s.on("data", (d) => (got += d.length));
+  s.once("error", (e) => process.stdout.write("error " + e.message + "\\n"));
+  s.once("close", () => process.stdout.write(got === bytes ? (performance.now() - t0) + "\\n" : "short " + got + "\\n"));
+});
+process.stdout.write("ready\\n");
+`;
 const PROXY_API = `import("${join(repoRoot, "src/chaos/index.ts")}").then(async (m) => { const a = await m.startProxyApi({}); process.stdout.write(a.url + "\\n"); });`;
 
-function startChild(args: string[]): Promise<{ child: ChildProcess; line: string }> {
+function startChild(args: string[], stdin = false): Promise<{ child: ChildProcess; line: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(process.execPath, args, { stdio: [stdin ? "pipe" : "ignore", "pipe", "inherit"] });
     let out = "";
-    child.stdout?.on("data", (d: Buffer) => {
+    const first = (d: Buffer) => {
       out += d.toString();
-      if (out.includes("\n")) resolve({ child, line: out.trim() });
-    });
+      if (!out.includes("\n")) return;
+      child.stdout?.off("data", first);
+      resolve({ child, line: out.trim() });
+    };
+    child.stdout?.on("data", first);
     child.once("exit", (c) => reject(new Error(`child exited ${c}`)));
   });
 }
@@ -103,18 +122,47 @@ const created = (await api(proxyApi, "POST", "/proxies", {
 const proxyPort = Number(created.listen.split(":")[1]);
 progress(`upstream :${upPort}, proxy API ${proxyApi}, proxy :${proxyPort} (each in its own process)`);
 
-// 1. Throughput: median of RUNS downloads each way.
+// 1. Throughput: one download each way to warm up (JIT, socket buffers), then RUNS pairs, alternating.
 const bytes = MB * 1024 * 1024;
+const client = await startChild(["-e", CLIENT], true);
+const clientLines: string[] = [];
+const clientWaiters: ((l: string) => void)[] = [];
+client.child.stdout?.on("data", (d: Buffer) => {
+  for (const l of d.toString().split("\n").filter(Boolean)) {
+    const w = clientWaiters.shift();
+    if (w) w(l);
+    else clientLines.push(l);
+  }
+});
+const clientDownload = (port: number): Promise<number> =>
+  new Promise((resolve, reject) => {
+    clientWaiters.push((l) => (Number.isFinite(Number(l)) ? resolve(Number(l)) : reject(new Error(l))));
+    client.child.stdin?.write(`${port} ${bytes}\n`);
+  });
+await clientDownload(upPort);
+await clientDownload(proxyPort);
 const direct: number[] = [];
 const proxied: number[] = [];
+/** CPU milliseconds a process has used (user + system), from /proc. */
+const cpuMs = (pid: number) => {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = f.slice(f.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // USER_HZ is 100 on Linux
+};
+let proxyCpuMs = 0;
 for (let i = 0; i < RUNS; i++) {
-  direct.push(bytes / (await download(upPort, bytes)));
-  proxied.push(bytes / (await download(proxyPort, bytes)));
+  direct.push(bytes / (await clientDownload(upPort)));
+  const c0 = cpuMs(proxyProc.child.pid as number);
+  proxied.push(bytes / (await clientDownload(proxyPort)));
+  proxyCpuMs += cpuMs(proxyProc.child.pid as number) - c0;
 }
-const directMBps = (median(direct) * 1000) / 1048576;
-const proxiedMBps = (median(proxied) * 1000) / 1048576;
+const proxyCpuMsPerGB = proxyCpuMs / ((RUNS * bytes) / 1024 ** 3);
+client.child.kill();
+const toMBps = (bytesPerMs: number) => (bytesPerMs * 1000) / 1048576;
+const directMBps = toMBps(median(direct));
+const proxiedMBps = toMBps(median(proxied));
 progress(
-  `throughput: direct ${directMBps.toFixed(0)} MB/s, through the proxy ${proxiedMBps.toFixed(0)} MB/s`,
+  `proxy CPU ${proxyCpuMsPerGB.toFixed(0)} ms per GB forwarded; throughput (MB/s): direct ${direct.map((x) => toMBps(x).toFixed(0)).join(", ")}; through the proxy ${proxied.map((x) => toMBps(x).toFixed(0)).join(", ")}`,
 );
 
 // 2. Latency toxic accuracy: added round-trip time versus the clean proxy.
@@ -148,44 +196,51 @@ progress(`bandwidth: requested ${RATE_KBPS} KB/s, measured ${measuredKBps.toFixe
 const dir = await mkdtemp(join(tmpdir(), "novasre-bench-chaos-"));
 const engine = new ChaosEngine({ state: new ChaosState(dir), level: "dev", watchdog: false });
 const sleepers: ChildProcess[] = [];
-for (let i = 0; i < STOP_FAULTS; i++) {
-  let apply: Action;
-  let revert: Action;
-  if (i % 2 === 0) {
-    const url = `${proxyApi}/proxies/bench/toxics`;
-    apply = {
-      kind: "http",
-      method: "POST",
-      url,
-      body: { name: `t${i}`, type: "latency", attributes: { latency: 10 } },
-    };
-    revert = { kind: "http", method: "DELETE", url: `${url}/t${i}` };
-  } else {
-    const c = spawn("sleep", ["600"], { stdio: "ignore" });
-    sleepers.push(c);
-    await new Promise((r) => c.once("spawn", r));
-    apply = { kind: "signal", pid: c.pid as number, signal: "SIGSTOP" };
-    revert = { kind: "signal", pid: c.pid as number, signal: "SIGCONT" };
-  }
-  engine.state.ledger.record({
-    id: `flt_${i}`,
-    runId: "bench",
-    fault: `f${i}`,
-    target: "bench",
-    revert: [revert],
-    appliedAt: Date.now(),
-    pid: process.pid,
-  });
-  const r = await runAction(apply);
-  if (r.status === "error") throw new Error(r.error);
-}
 const state = (pid: number) => {
   const s = readFileSync(`/proc/${pid}/stat`, "utf8");
   return s.slice(s.lastIndexOf(")") + 2, s.lastIndexOf(")") + 3);
 };
-// SIGSTOP is delivered asynchronously: wait until every target shows as stopped before timing the stop.
-for (let i = 0; i < 100 && sleepers.some((c) => state(c.pid as number) !== "T"); i++)
-  await new Promise((r) => setTimeout(r, 10));
+/** 100 active faults in the ledger: half toxics on the proxy, half paused processes. */
+async function armFaults(tag: string): Promise<ChildProcess[]> {
+  const paused: ChildProcess[] = [];
+  for (let i = 0; i < STOP_FAULTS; i++) {
+    let apply: Action;
+    let revert: Action;
+    if (i % 2 === 0) {
+      const url = `${proxyApi}/proxies/bench/toxics`;
+      apply = {
+        kind: "http",
+        method: "POST",
+        url,
+        body: { name: `${tag}${i}`, type: "latency", attributes: { latency: 10 } },
+      };
+      revert = { kind: "http", method: "DELETE", url: `${url}/${tag}${i}` };
+    } else {
+      const c = spawn("sleep", ["600"], { stdio: "ignore" });
+      paused.push(c);
+      sleepers.push(c);
+      await new Promise((r) => c.once("spawn", r));
+      apply = { kind: "signal", pid: c.pid as number, signal: "SIGSTOP" };
+      revert = { kind: "signal", pid: c.pid as number, signal: "SIGCONT" };
+    }
+    engine.state.ledger.record({
+      id: `flt_${tag}${i}`,
+      runId: "bench",
+      fault: `f${i}`,
+      target: "bench",
+      revert: [revert],
+      appliedAt: Date.now(),
+      pid: process.pid,
+    });
+    const r = await runAction(apply);
+    if (r.status === "error") throw new Error(r.error);
+  }
+  // SIGSTOP is delivered asynchronously: wait until every target shows as stopped before timing the stop.
+  for (let i = 0; i < 100 && paused.some((c) => state(c.pid as number) !== "T"); i++)
+    await new Promise((r) => setTimeout(r, 10));
+  return paused;
+}
+await armFaults("t");
 const before = ((await api(proxyApi, "GET", "/proxies/bench/toxics")) as unknown[]).length;
 const paused = sleepers.filter((c) => state(c.pid as number) === "T").length;
 const active = engine.state.ledger.pending().length;
@@ -197,6 +252,22 @@ progress(
 );
 if (leftToxics || leftPaused) throw new Error("emergency stop left faults active");
 
+engine.clearStop();
+// 4b. The same from the command line: `novasre chaos stop` in a new process, from spawn to exit (Node
+// start-up included), against a ledger of 100 active faults this process applied.
+const cliPaused = await armFaults("c");
+const cliT0 = performance.now();
+const cli = spawn(process.execPath, [join(repoRoot, "bin/novasre.js"), "chaos", "stop", "--state-dir", dir], {
+  stdio: ["ignore", "ignore", "inherit"],
+});
+const cliCode = await new Promise<number | null>((r) => cli.once("exit", r));
+const cliStopMs = performance.now() - cliT0;
+const cliLeftToxics = ((await api(proxyApi, "GET", "/proxies/bench/toxics")) as unknown[]).length;
+const cliLeftPaused = cliPaused.filter((c) => state(c.pid as number) === "T").length;
+progress(
+  `CLI stop: novasre chaos stop exited ${cliCode} after ${cliStopMs.toFixed(0)} ms (left: ${cliLeftToxics} toxics, ${cliLeftPaused} paused)`,
+);
+if (cliCode !== 0 || cliLeftToxics || cliLeftPaused) throw new Error("novasre chaos stop left faults active");
 engine.clearStop();
 // 5. Auto-abort: a guard at a 200 ms interval breaches as soon as the fault is applied (HTTP 500s);
 // time from the fault's apply to the end of its revert.
@@ -291,6 +362,7 @@ finish("chaos", {
   proxy_throughput_ratio: Number((proxiedMBps / directMBps).toFixed(3)),
   direct_mb_per_s: Math.round(directMBps),
   proxy_mb_per_s: Math.round(proxiedMBps),
+  proxy_cpu_ms_per_gb: Math.round(proxyCpuMsPerGB),
   latency_requested_ms: LATENCY_MS,
   latency_added_ms: Number(added.toFixed(2)),
   latency_mean_error_ms: Number(Math.abs(added - LATENCY_MS).toFixed(2)),
@@ -300,6 +372,7 @@ finish("chaos", {
   emergency_stop_faults: active,
   emergency_stop_ms: Number(stop.ms.toFixed(1)),
   emergency_stop_flag_ms: Number(flagStopMs.toFixed(1)),
+  emergency_stop_cli_ms: Math.round(cliStopMs),
   guard_interval_ms: GUARD_INTERVAL_MS,
   guard_abort_ms_max: Math.max(...guardTimes),
   guard_abort_ms_mean: Math.round(mean(guardTimes)),

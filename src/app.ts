@@ -1,3 +1,4 @@
+import { VERSION } from "./version.js";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
@@ -75,7 +76,7 @@ import {
   type Transition,
 } from "./healing/index.js";
 
-export const VERSION = "0.1.0";
+export { VERSION };
 
 /** Alerts whose last state the SQLite single-writer keeps in memory (about 100 bytes each). */
 export const INGEST_DEDUP_CACHE_ALERTS = 200_000;

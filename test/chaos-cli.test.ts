@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -66,5 +67,34 @@ describe("novasre chaos CLI", () => {
     const ok = await run(["chaos", "run", good, "--state-dir", state, "-c", cfg]);
     expect(ok.out).toMatch(/COMPLETED {2}fill/);
     expect(ok.code).toBe(0);
+  });
+
+  it("stop finds the ledger through chaos.state_dir even when the rest of the config is invalid", async () => {
+    const state = join(dir, "state-from-config");
+    const target = join(dir, "fault-file");
+    await writeFile(target, "x");
+    new ChaosState(state).ledger.record({
+      id: "flt_cfg",
+      runId: "r",
+      fault: "leftover",
+      target: "t",
+      revert: [{ kind: "unlink", path: target }],
+      appliedAt: Date.now(),
+      pid: process.pid,
+    });
+    const cfg = join(dir, "broken.yaml");
+    await writeFile(cfg, `server:\n  port: not-a-port\nchaos:\n  state_dir: ${state}\n`);
+    // Any other command refuses this config...
+    expect((await run(["chaos", "status", "-c", cfg])).code).toBe(2);
+    // ...but the emergency stop must not.
+    const stop = await run(["chaos", "stop", "-c", cfg]);
+    expect(stop.code).toBe(0);
+    expect(stop.out).toMatch(/reverted 1 fault/);
+    expect(existsSync(target)).toBe(false);
+    expect(new ChaosState(state).stopFlag()).toBeTruthy();
+
+    const unreadable = await run(["chaos", "stop", "-c", join(dir, "missing.yaml")]);
+    expect(unreadable.code).toBe(2);
+    expect(unreadable.err).toMatch(/cannot read chaos.state_dir from .*missing.yaml.*pass --state-dir/);
   });
 });

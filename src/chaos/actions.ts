@@ -9,6 +9,8 @@ import {
   writeFileSync,
   writeSync,
 } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { fail, ok, type Result } from "../core/index.js";
 
 /** Longest an apply or revert action may take before it counts as failed. */
@@ -147,6 +149,48 @@ function execArgv(argv: string[], timeoutMs: number): Promise<Result<string>> {
   });
 }
 
+/**
+ * One HTTP call of an action. node:http rather than fetch: fetch loads undici on first use, which cost
+ * `novasre chaos stop` (a fresh process) about 150 ms before its first revert could go out.
+ */
+function httpCall(
+  a: Extract<Action, { kind: "http" }>,
+  timeoutMs: number,
+): Promise<{ ok: boolean; status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const body = a.body !== undefined ? JSON.stringify(a.body) : undefined;
+    const url = new URL(a.url);
+    const send = url.protocol === "https:" ? httpsRequest : httpRequest;
+    const req = send(
+      url,
+      {
+        method: a.method,
+        headers: { ...(body !== undefined ? { "content-type": "application/json" } : {}), ...a.headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.once("error", reject);
+        res.once("end", () => {
+          clearTimeout(timer);
+          const status = res.statusCode ?? 0;
+          resolve({
+            ok: status >= 200 && status < 300,
+            status,
+            text: Buffer.concat(chunks).toString("utf8"),
+          });
+        });
+      },
+    );
+    const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    req.once("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    req.end(body);
+  });
+}
+
 /** Runs one action. Reverts are written to be idempotent: a second run of the same revert is harmless. */
 export async function runAction(a: Action, timeoutMs = DEFAULT_ACTION_TIMEOUT_MS): Promise<Result<string>> {
   switch (a.kind) {
@@ -167,22 +211,13 @@ export async function runAction(a: Action, timeoutMs = DEFAULT_ACTION_TIMEOUT_MS
     }
     case "http": {
       try {
-        const res = await fetch(a.url, {
-          method: a.method,
-          headers: { ...(a.body !== undefined ? { "content-type": "application/json" } : {}), ...a.headers },
-          ...(a.body !== undefined ? { body: JSON.stringify(a.body) } : {}),
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-        const text = await res.text();
+        const res = await httpCall(a, timeoutMs);
         // 404 on a revert means the thing to remove is already gone.
         if (res.ok || (res.status === 404 && a.method === "DELETE")) return ok(`${res.status}`);
-        return fail(`${a.method} ${a.url}: ${res.status} ${text.slice(0, 300)}`, res.status >= 500);
+        return fail(`${a.method} ${a.url}: ${res.status} ${res.text.slice(0, 300)}`, res.status >= 500);
       } catch (e) {
         // A proxy that is gone holds no toxic: nothing is left to revert.
-        if (
-          a.method === "DELETE" &&
-          /ECONNREFUSED/.test(JSON.stringify((e as { cause?: { code?: string } }).cause?.code ?? ""))
-        )
+        if (a.method === "DELETE" && (e as NodeJS.ErrnoException).code === "ECONNREFUSED")
           return ok("proxy gone");
         return fail(`${a.method} ${a.url}: ${(e as Error).message}`, true);
       }

@@ -2,9 +2,11 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
+import { createHash, randomBytes } from "node:crypto";
+import { readdirSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ProxyManager } from "./proxy.js";
+import { loadSpliceAddon, ProxyManager, TcpFaultProxy } from "./proxy.js";
 import { startProxyApi, type ProxyApi } from "./proxy-api.js";
 import { parseToxic } from "./toxics.js";
 
@@ -214,6 +216,86 @@ describe("TCP fault proxy", () => {
   it("rejects invalid toxics listing the attribute problem", () => {
     expect(() => parseToxic({ type: "latency", attributes: { latncy: 5 } })).toThrow(/attributes/);
     expect(() => parseToxic({ type: "nope" })).toThrow(/invalid toxic/);
+  });
+});
+
+/** Sends `data` through an echo proxy, half-closes, and returns what came back before the echo ended. */
+function echoThrough(port: number, data: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    const s = createConnection({ host: "127.0.0.1", port, allowHalfOpen: true }, () => s.end(data));
+    s.on("data", (d: Buffer) => parts.push(d));
+    s.once("error", reject);
+    s.once("end", () => resolve(Buffer.concat(parts)));
+  });
+}
+
+const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+const openFds = () => readdirSync("/proc/self/fd").length;
+
+const addon = loadSpliceAddon();
+if (!addon)
+  console.log("skipping the kernel-forwarding checks: native/splice.c was not built (no C compiler?)");
+
+describe.each([
+  { splice: true, label: "in the kernel (splice)" },
+  { splice: false, label: "in JavaScript" },
+])("TCP fault proxy forwarding $label", ({ splice }) => {
+  it.skipIf(splice && !addon)(
+    "carries every byte both ways, passes a half-close through, and leaks no descriptor",
+    async () => {
+      const echoHalf = createServer({ allowHalfOpen: true }, (s) => {
+        s.on("error", () => undefined);
+        s.pipe(s); // ends its side once the client's side has ended and every byte is echoed
+      });
+      const port = await listen(echoHalf);
+      const p = new TcpFaultProxy(
+        { name: `fwd-${splice}`, listen: "127.0.0.1:0", upstream: `127.0.0.1:${port}` },
+        { splice },
+      );
+      await p.start();
+      const proxyPort = Number(p.address.split(":")[1]);
+      const fds = openFds();
+      const data = randomBytes(6 * 1024 * 1024);
+      const back = await echoThrough(proxyPort, data);
+      expect(back.length).toBe(data.length);
+      expect(sha(back)).toBe(sha(data));
+
+      // While a connection is open, both of its directions are in the kernel (or neither).
+      const s = await connect(proxyPort);
+      await roundTrip(s, "hello");
+      expect(p.kernelLinks()).toBe(splice ? 2 : 0);
+      p.addToxic(parseToxic({ type: "latency", attributes: { latency: 1 } }));
+      await roundTrip(s, "again"); // handed back to JavaScript, data intact
+      expect(p.kernelLinks()).toBe(splice ? 1 : 0); // only the toxic's direction moves
+      s.destroy();
+      p.reset();
+
+      for (let i = 0; i < 20; i++)
+        expect((await echoThrough(proxyPort, Buffer.from(`m${i}`))).toString()).toBe(`m${i}`);
+      while (p.connections() > 0) await new Promise((r) => setTimeout(r, 10));
+      expect(openFds()).toBeLessThanOrEqual(fds);
+      await p.stop();
+      echoHalf.close();
+    },
+  );
+
+  it.skipIf(splice && !addon)("a reset from the upstream reaches the client", async () => {
+    const rst = createServer((s) => {
+      s.on("error", () => undefined);
+      s.once("data", () => s.resetAndDestroy());
+    });
+    const port = await listen(rst);
+    const p = new TcpFaultProxy(
+      { name: `rst-${splice}`, listen: "127.0.0.1:0", upstream: `127.0.0.1:${port}` },
+      { splice },
+    );
+    await p.start();
+    const r = await fetchBytes(Number(p.address.split(":")[1]), "x");
+    expect(r.bytes).toBe(0);
+    while (p.connections() > 0) await new Promise((res) => setTimeout(res, 10));
+    await p.stop();
+    rst.close();
   });
 });
 

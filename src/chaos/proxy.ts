@@ -4,6 +4,7 @@ import {
   Agent,
   type Server as HttpServer,
 } from "node:http";
+import { createRequire } from "node:module";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { ConflictError, NotFoundError, ValidationError } from "../core/index.js";
 import { HTTP_TOXIC_TYPES, TCP_TOXIC_TYPES, type Stream, type Toxic } from "./toxics.js";
@@ -19,6 +20,37 @@ export const LINK_HIGH_WATER_BYTES = 1024 * 1024;
 export const READ_BUFFER_BYTES = 256 * 1024;
 /** Bandwidth toxic: a chunk is released in pieces of at most this many milliseconds' worth of data. */
 export const BANDWIDTH_PIECE_MS = 20;
+
+/** native/splice.c: zero-copy forwarding of one direction of a connection (Linux). */
+interface SpliceAddon {
+  attach(inFd: number, outFd: number, done: (event: SpliceEvent, detail: number) => void): object;
+  /** Stop reading; "detached" follows once the bytes already read are written. */
+  detach(handle: object): void;
+  /** Stop at once (the connection is going away). */
+  cancel(handle: object): void;
+}
+type SpliceEvent = "eof" | "error" | "detached" | "cancelled";
+
+let spliceAddon: SpliceAddon | null | undefined;
+/**
+ * The addon if it was built (`npm install` builds it where a C compiler is present), else null and the
+ * proxy forwards in JavaScript. Loaded on first use, not at import.
+ */
+export function loadSpliceAddon(): SpliceAddon | null {
+  if (spliceAddon === undefined) {
+    try {
+      spliceAddon =
+        process.platform === "linux"
+          ? (createRequire(import.meta.url)("../../build/Release/splice.node") as SpliceAddon)
+          : null;
+    } catch {
+      spliceAddon = null;
+    }
+  }
+  return spliceAddon;
+}
+
+const fdOf = (s: Socket): number => (s as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1;
 
 export type ProxyMode = "tcp" | "http";
 
@@ -119,6 +151,8 @@ class Link {
   private limitSent = 0;
   private bandwidthFree = 0;
   private readonly timers: NodeJS.Timeout[] = [];
+  /** Set while the kernel forwards this direction (no toxic, zero-copy); see start(). */
+  private native: object | undefined;
 
   constructor(
     private readonly proxy: TcpFaultProxy,
@@ -137,6 +171,42 @@ class Link {
     this.refresh();
   }
 
+  /**
+   * Starts forwarding once both sockets are connected. Without a toxic, and with the addon built, the
+   * kernel moves the bytes (splice) and they never enter JavaScript; otherwise JavaScript reads them.
+   * Both sockets were created paused, so no byte has been read yet and none can be skipped.
+   */
+  start(): void {
+    const addon = this.proxy.spliceAddon;
+    const inFd = fdOf(this.src);
+    const outFd = fdOf(this.dst);
+    if (addon && this.active.length === 0 && inFd >= 0 && outFd >= 0 && !this.conn.closed) {
+      try {
+        this.native = addon.attach(inFd, outFd, (event) => this.nativeDone(event));
+        return;
+      } catch {
+        this.native = undefined; // pipe or dup refused (descriptor limit): JavaScript forwards instead
+      }
+    }
+    this.src.resume();
+  }
+
+  /**
+   * The kernel stopped forwarding: a toxic arrived (detached, every byte read was written), the source
+   * ended (eof) or failed. JavaScript takes over for the rest of the connection; on eof its first read
+   * sees the end and closes the other side as usual.
+   */
+  get inKernel(): boolean {
+    return this.native !== undefined;
+  }
+
+  private nativeDone(event: SpliceEvent): void {
+    this.native = undefined;
+    if (event === "cancelled" || this.conn.closed) return;
+    if (event === "error") return this.conn.destroy();
+    this.src.resume();
+  }
+
   /** Re-reads the proxy's toxics; arms timers of toxics that act on time rather than data. */
   refresh(): void {
     if (this.seenVersion === this.proxy.version) return;
@@ -150,6 +220,7 @@ class Link {
       }
       return r;
     });
+    if (this.native && this.active.length) this.proxy.spliceAddon?.detach(this.native);
     for (const t of this.active) {
       if (wasTimed.has(t)) continue;
       const ms = Number(t.attributes["timeout"] ?? 0);
@@ -302,6 +373,8 @@ class Link {
 
   dispose(): void {
     for (const t of this.timers) clearTimeout(t);
+    // Before the sockets close: the addon's duplicate descriptors would keep them open.
+    if (this.native) this.proxy.spliceAddon?.cancel(this.native);
   }
 }
 
@@ -328,6 +401,10 @@ class Connection {
   refresh(): void {
     for (const l of this.links) l.refresh();
   }
+  /** Both sockets are connected: forwarding begins. */
+  start(): void {
+    for (const l of this.links) l.start();
+  }
   destroy(): void {
     if (this.closed) return;
     this.closed = true;
@@ -338,6 +415,7 @@ class Connection {
   }
   reset(): void {
     if (this.closed) return;
+    for (const l of this.links) l.dispose();
     for (const s of [this.client, this.upstream]) if (!s.destroyed) s.resetAndDestroy();
     this.destroy();
   }
@@ -346,6 +424,12 @@ class Connection {
 /** A TCP proxy with Toxiproxy's toxics. Toxics apply to open connections too, as in Toxiproxy. */
 export class TcpFaultProxy extends ProxyBase {
   readonly mode = "tcp" as const;
+  /** Zero-copy forwarding for connections without a toxic, or null (not built, or turned off). */
+  readonly spliceAddon: SpliceAddon | null;
+  constructor(spec: ProxySpec, opts: { splice?: boolean } = {}) {
+    super(spec);
+    this.spliceAddon = opts.splice === false ? null : loadSpliceAddon();
+  }
   private server: Server | undefined;
   private readonly conns = new Set<Connection>();
   private byStream: Record<Stream, Toxic[]> = { upstream: [], downstream: [] };
@@ -364,27 +448,30 @@ export class TcpFaultProxy extends ProxyBase {
   async start(): Promise<void> {
     const { host, port } = splitHostPort(this.spec.listen);
     const up = splitHostPort(this.spec.upstream);
-    const server = createServer({ noDelay: true }, (client) => {
+    // Sockets start paused (nothing read) so that forwarding can begin in the kernel; see Link.start.
+    // Half-open: a client that has sent everything (FIN) still gets the whole answer, as without the proxy.
+    const server = createServer({ noDelay: true, pauseOnConnect: true, allowHalfOpen: true }, (client) => {
       if (!this.enabled) {
         client.destroy();
         return;
       }
-      client.pause();
       const down: { link?: Link } = {};
       const upstream = createConnection({
         host: up.host,
         port: up.port,
         noDelay: true,
+        allowHalfOpen: true,
         onread: {
           // Node asks for the first buffer while it sets the socket up, before the link exists.
           buffer: () => down.link?.readBuffer() ?? Buffer.allocUnsafe(READ_BUFFER_BYTES),
           callback: (n, b) => down.link?.onRead(n, b) ?? false,
         },
       });
+      upstream.pause();
       const conn = new Connection(this, client, upstream, (c) => this.conns.delete(c));
       down.link = conn.down;
       this.conns.add(conn);
-      upstream.once("connect", () => client.resume());
+      upstream.once("connect", () => conn.start());
     });
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -403,6 +490,12 @@ export class TcpFaultProxy extends ProxyBase {
 
   connections(): number {
     return this.conns.size;
+  }
+  /** Directions of open connections the kernel forwards (zero-copy); the rest go through JavaScript. */
+  kernelLinks(): number {
+    let n = 0;
+    for (const c of this.conns) for (const l of c.links) if (l.inKernel) n++;
+    return n;
   }
 }
 

@@ -1,10 +1,14 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { Option, type Command } from "commander";
+import { parse as parseYaml } from "yaml";
 import {
   ChaosEngine,
   ChaosState,
+  DEFAULT_CHAOS_LEVEL,
+  DEFAULT_CHAOS_STATE_DIR,
   detectNetCapabilities,
   faketimeEnv,
   findFaketime,
@@ -18,7 +22,6 @@ import {
   type Journal,
   type Level,
 } from "../chaos/index.js";
-import { loadConfig } from "../config/index.js";
 import { parseDuration } from "../core/index.js";
 import { CliExit, EXIT_FAILURE, EXIT_USAGE } from "./output.js";
 
@@ -43,6 +46,8 @@ function common(cmd: Command): Command {
 async function engineFor(
   opts: CommonOpts & { url?: string; token?: string; level?: string },
 ): Promise<ChaosEngine> {
+  // Loaded here, not at the top: the whole config schema is most of the CLI's start-up time.
+  const { loadConfig } = await import("../config/index.js");
   const cfg = await loadConfig(opts.config);
   const state = new ChaosState(resolve(opts.stateDir ?? cfg.chaos.state_dir));
   const level = (opts.level as Level | undefined) ?? cfg.chaos.level;
@@ -61,6 +66,31 @@ async function engineFor(
     ...(opts.url ? { watcher: httpWatcher(opts.url, opts.token ?? process.env["NOVASRE_TOKEN"]) } : {}),
     out: (l) => process.stderr.write(`${l}\n`),
   });
+}
+
+/**
+ * Where `chaos stop` finds the ledger. An emergency stop must work at once and even when another part
+ * of the config does not validate, so it reads only chaos.state_dir (the flag, then
+ * NOVASRE_CHAOS__STATE_DIR, then the file, then the default) instead of loading the whole config.
+ */
+async function stopStateDir(opts: CommonOpts): Promise<string> {
+  if (opts.stateDir) return resolve(opts.stateDir);
+  const fromEnv = process.env["NOVASRE_CHAOS__STATE_DIR"];
+  if (fromEnv) return resolve(fromEnv);
+  if (opts.config) {
+    let raw: unknown;
+    try {
+      raw = parseYaml(await readFile(opts.config, "utf8"));
+    } catch (e) {
+      throw new CliExit(
+        EXIT_USAGE,
+        `error: cannot read chaos.state_dir from ${opts.config} (${(e as Error).message.split("\n")[0]}); pass --state-dir`,
+      );
+    }
+    const dir = (raw as { chaos?: { state_dir?: unknown } } | null)?.chaos?.state_dir;
+    if (typeof dir === "string" && dir) return resolve(dir);
+  }
+  return resolve(DEFAULT_CHAOS_STATE_DIR);
 }
 
 function summary(j: Journal): string {
@@ -164,7 +194,8 @@ export function registerChaosCommand(program: Command): void {
       .option("--url <url>", "also stop through a running server's API (admin token)")
       .option("--token <token>", "admin API token for --url (env NOVASRE_TOKEN)"),
   ).action(async (opts: CommonOpts & { reason: string; url?: string; token?: string }) => {
-    const engine = await engineFor(opts);
+    const state = new ChaosState(await stopStateDir(opts));
+    const engine = new ChaosEngine({ state, level: DEFAULT_CHAOS_LEVEL, watchdog: false });
     const r = await engine.emergencyStop(`cli:${process.env["USER"] ?? "unknown"}`, opts.reason);
     out(
       `stopped: reverted ${r.reverted.length} fault(s) in ${Math.round(r.ms)} ms; new runs blocked until \`novasre chaos clear\``,

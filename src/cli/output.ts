@@ -1,5 +1,4 @@
 import { isNovaError } from "../core/index.js";
-import { ConfigError } from "../config/index.js";
 
 /** Exit codes: 0 ok, 1 failure of the system, 2 a mistake in what the user asked. */
 export const EXIT_OK = 0;
@@ -21,13 +20,8 @@ export function reportError(e: unknown, stderr: NodeJS.WritableStream = process.
     if (e.message) stderr.write(`${e.message}\n`);
     return e.code;
   }
-  if (e instanceof ConfigError) {
-    stderr.write(`error: ${e.format()}\n`);
-    return EXIT_USAGE;
-  }
   if (isNovaError(e)) {
-    stderr.write(`error: ${e.message}\n`);
-    for (const d of e.details) stderr.write(`  ${d.path ? `${d.path}: ` : ""}${d.message}\n`);
+    stderr.write(`error: ${e.format()}\n`);
     return e.code === "UNAVAILABLE" || e.code === "INTERNAL" ? EXIT_FAILURE : EXIT_USAGE;
   }
   stderr.write(`error: ${(e as Error)?.stack ?? String(e)}\n`);

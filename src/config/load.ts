@@ -43,7 +43,7 @@ export class ConfigError extends NovaError {
     this.name = "ConfigError";
   }
   /** One problem per line, as a person reads them. */
-  format(): string {
+  override format(): string {
     return [this.message, ...this.details.map((d) => `  ${d.path || "(root)"}: ${d.message}`)].join("\n");
   }
 }

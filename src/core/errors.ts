@@ -41,6 +41,12 @@ export class NovaError extends Error {
     this.details = opts.details ?? [];
     this.retryable = opts.retryable ?? false;
   }
+  /** The message and one line per detail, as a person reads them. */
+  format(): string {
+    return [this.message, ...this.details.map((d) => `  ${d.path ? `${d.path}: ` : ""}${d.message}`)].join(
+      "\n",
+    );
+  }
 }
 
 export class ValidationError extends NovaError {

@@ -30,7 +30,7 @@ export class RunbookError extends NovaError {
     );
     this.name = "RunbookError";
   }
-  format(): string {
+  override format(): string {
     return this.problems
       .map((p) => `${this.source}:${p.line}:${p.column}: ${p.path ? `${p.path}: ` : ""}${p.message}`)
       .join("\n");
