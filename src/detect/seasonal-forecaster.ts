@@ -78,6 +78,10 @@ export class SeasonalForecaster implements Component {
   private sinceRecompute = 0;
   private resid: SortedWindow;
   private readonly x: Float64Array;
+  // Scratch for fit(), which runs about once per refit interval: no allocation per fit.
+  private readonly chol: Float64Array;
+  private readonly fwd: Float64Array;
+  private readonly sol: Float64Array;
 
   constructor(readonly opts: SeasonalOptions = SEASONAL_DEFAULTS) {
     this.p = 2 + 2 * (opts.dailyOrder + opts.weeklyOrder);
@@ -87,6 +91,9 @@ export class SeasonalForecaster implements Component {
     this.xty = new Float64Array(this.p);
     this.resid = new SortedWindow(opts.residualPoints);
     this.x = new Float64Array(this.p);
+    this.chol = new Float64Array(this.p * this.p);
+    this.fwd = new Float64Array(this.p);
+    this.sol = new Float64Array(this.p);
   }
 
   private features(t: number, out: Float64Array): void {
@@ -124,7 +131,7 @@ export class SeasonalForecaster implements Component {
   private fit(t: number): void {
     const p = this.p;
     const n = this.ts.length;
-    const a = new Float64Array(p * p);
+    const a = this.chol;
     // Like Prophet, a seasonality is only fitted once the window spans two of its periods; before that
     // its terms would pose as trend (a weekly sine over two days is a slope) and wreck extrapolation.
     const span = n > 0 ? this.ts.last() - this.ts.at(0) : 0;
@@ -153,19 +160,21 @@ export class SeasonalForecaster implements Component {
         a[i * p + j] = s / l;
       }
     }
-    const y = new Float64Array(p);
+    const y = this.fwd;
     for (let i = 0; i < p; i++) {
       let s = this.xty[i] as number;
       for (let k = 0; k < i; k++) s -= (a[i * p + k] as number) * (y[k] as number);
       y[i] = s / (a[i * p + i] as number);
     }
-    const b = new Float64Array(p);
+    const b = this.sol;
+    let finite = true;
     for (let i = p - 1; i >= 0; i--) {
       let s = y[i] as number;
       for (let k = i + 1; k < p; k++) s -= (a[k * p + i] as number) * (b[k] as number);
       b[i] = s / (a[i * p + i] as number);
+      finite &&= Number.isFinite(b[i]);
     }
-    if (b.every((c) => Number.isFinite(c))) this.beta = b;
+    if (finite) (this.beta ??= new Float64Array(p)).set(b);
     this.lastFitT = t;
   }
 
