@@ -132,7 +132,11 @@ function main(): void {
   const ours: Record<string, NabScores> = {};
   const thresholds: Record<string, Record<string, number>> = {};
   let ensembleStats: RunStats | null = null;
-  for (const name of names) {
+  // The ensemble runs first, in a fresh process: run after the others, its shared call sites (member
+  // step, detector update) would already have seen every detector class and be slower than in a service
+  // that runs ensembles only (about 180,000 instead of 250,000 points/s). First, it pays its own JIT warm-up.
+  const ordered = [...names].sort((a, b) => Number(b === "ensemble") - Number(a === "ensemble"));
+  for (const name of ordered) {
     const timed = name === "ensemble";
     const r = run(name, corpus, timed, options);
     const scored = scoreNabAllProfiles(files, r.scores);

@@ -34,7 +34,7 @@ typedef struct {
 
 static void unref_link(link_t* l) {
   if (--l->refs > 0) return;
-  napi_delete_reference(l->env, l->callback);
+  if (l->callback) napi_delete_reference(l->env, l->callback);
   free(l);
 }
 
@@ -43,8 +43,10 @@ static void on_closed(uv_handle_t* h) { unref_link((link_t*)h->data); }
 static void finish(link_t* l, const char* event, double detail) {
   if (l->done) return;
   l->done = 1;
-  uv_poll_stop(&l->in_poll);
-  uv_poll_stop(&l->out_poll);
+  // Close the handles before the descriptors: closing a poll handle tells epoll to forget its fd, which
+  // must not be a number the callback below may already have reused.
+  uv_close((uv_handle_t*)&l->in_poll, on_closed);
+  uv_close((uv_handle_t*)&l->out_poll, on_closed);
   close(l->in_fd);
   close(l->out_fd);
   close(l->pipe_r);
@@ -58,12 +60,13 @@ static void finish(link_t* l, const char* event, double detail) {
   napi_create_string_utf8(l->env, event, NAPI_AUTO_LENGTH, &argv[0]);
   napi_create_double(l->env, detail, &argv[1]);
   napi_value result;
-  // An exception thrown by the callback is Node's to report, as for any other callback.
-  napi_make_callback(l->env, NULL, global, cb, 2, argv, &result);
+  if (napi_make_callback(l->env, NULL, global, cb, 2, argv, &result) == napi_pending_exception) {
+    // Thrown by the callback: Node's to report, as for any other callback.
+    napi_value err;
+    napi_get_and_clear_last_exception(l->env, &err);
+    napi_fatal_exception(l->env, err);
+  }
   napi_close_handle_scope(l->env, scope);
-
-  uv_close((uv_handle_t*)&l->in_poll, on_closed);
-  uv_close((uv_handle_t*)&l->out_poll, on_closed);
 }
 
 static void on_poll(uv_poll_t* h, int status, int events);
@@ -191,11 +194,29 @@ static napi_value attach(napi_env env, napi_callback_info info) {
   napi_create_reference(env, argv[2], 1, &l->callback);
   uv_loop_t* loop;
   napi_get_uv_event_loop(env, &loop);
-  uv_poll_init(loop, &l->in_poll, a);
-  uv_poll_init(loop, &l->out_poll, b);
   l->in_poll.data = l;
   l->out_poll.data = l;
-  pump(l);
+  int rc = uv_poll_init(loop, &l->in_poll, a);
+  int in_ok = rc == 0;
+  if (in_ok) rc = uv_poll_init(loop, &l->out_poll, b);
+  if (rc != 0) {
+    close(a);
+    close(b);
+    close(p[0]);
+    close(p[1]);
+    napi_delete_reference(env, l->callback);
+    l->callback = NULL;
+    if (in_ok) {
+      l->refs = 1;  // freed once the initialised handle has closed
+      uv_close((uv_handle_t*)&l->in_poll, on_closed);
+    } else {
+      free(l);
+    }
+    return throw_errno(env, "uv_poll_init", -rc);
+  }
+  // Not pump() here: a callback from inside attach() would run before the caller holds the handle.
+  // Bytes already waiting make the poll fire on the loop's next turn.
+  set_polls(l, 1, 0);
   napi_value handle;
   napi_create_external(env, l, finalize_link, NULL, &handle);
   return handle;

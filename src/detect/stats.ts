@@ -29,7 +29,9 @@ export class Ring {
 
   /** i = 0 is the oldest element. */
   at(i: number): number {
-    return this.buf[(this.head + i) % this.capacity] as number;
+    // i < capacity, so one subtraction wraps it (cheaper than %, which this hot path felt).
+    const k = this.head + i;
+    return this.buf[k >= this.capacity ? k - this.capacity : k] as number;
   }
 
   /** The newest element, or NaN when empty. */
