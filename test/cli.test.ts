@@ -1,4 +1,5 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -132,16 +133,30 @@ describe("graceful shutdown", () => {
     const alerts = Array.from({ length: 500 }, (_, i) => ({
       labels: { alertname: "A", service: `s${i % 20}`, i: String(i) },
     }));
-    const inFlight = fetch(`${url}/api/v1/alerts/alertmanager`, {
+    // Truly in flight: headers and half the body are sent and the server is reading when close starts
+    // (a request merely issued a few ms earlier may not have connected yet, and is then refused).
+    const body = Buffer.from(JSON.stringify(amPayload(alerts)));
+    const half = Math.floor(body.length / 2);
+    const req = httpRequest(`${url}/api/v1/alerts/alertmanager`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(amPayload(alerts)),
+      headers: { "content-type": "application/json", "content-length": body.length },
     });
-    await new Promise((r) => setTimeout(r, 5));
+    const response = new Promise<{ status: number; text: string }>((resolve, reject) => {
+      req.once("response", (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (text += c));
+        res.once("end", () => resolve({ status: res.statusCode ?? 0, text }));
+      });
+      req.once("error", reject);
+    });
+    req.write(body.subarray(0, half));
+    await new Promise((r) => setTimeout(r, 100));
     const closing = app.close();
-    const res = await inFlight;
+    req.end(body.subarray(half));
+    const res = await response;
     expect(res.status).toBe(200);
-    expect(((await res.json()) as { received: number }).received).toBe(500);
+    expect((JSON.parse(res.text) as { received: number }).received).toBe(500);
     await closing;
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
   });
