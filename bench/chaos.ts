@@ -35,18 +35,24 @@ net.createServer({ noDelay: true }, (s) => {
 }).listen(0, "127.0.0.1", function () { process.stdout.write(this.address().port + "\\n"); });
 `;
 // The downloading client for the throughput runs, in its own plain process (as the upstream is), so the
-// figure measures the proxy rather than this process's own load. "PORT BYTES\n" in, "MS\n" out.
+// figure measures the proxy rather than this process's own load. "PORT BYTES MODE\n" in, "MS\n" out.
+// MODE "reused" reads into one 256 KiB buffer, as a load generator does; "allocating" is Node's default
+// (a fresh 64 KiB buffer per read), whose allocation work makes the client the bottleneck of both paths.
 const CLIENT = `
 const net = require("net");
+const buf = Buffer.allocUnsafe(256 * 1024);
 const rl = require("readline").createInterface({ input: process.stdin });
 rl.on("line", (line) => {
-  const [port, bytes] = line.split(" ").map(Number);
+  const [port, bytes, mode] = line.split(" ");
+  const want = Number(bytes);
   const t0 = performance.now();
   let got = 0;
-  const s = net.createConnection({ host: "127.0.0.1", port, noDelay: true }, () => s.write(bytes + "\\n"));
-  s.on("data", (d) => (got += d.length));
+  const opts = { host: "127.0.0.1", port: Number(port), noDelay: true };
+  if (mode === "reused") opts.onread = { buffer: buf, callback: (n) => { got += n; } };
+  const s = net.createConnection(opts, () => s.write(want + "\\n"));
+  if (mode !== "reused") s.on("data", (d) => (got += d.length));
   s.once("error", (e) => process.stdout.write("error " + e.message + "\\n"));
-  s.once("close", () => process.stdout.write(got === bytes ? (performance.now() - t0) + "\\n" : "short " + got + "\\n"));
+  s.once("close", () => process.stdout.write(got === want ? (performance.now() - t0) + "\\n" : "short " + got + "\\n"));
 });
 process.stdout.write("ready\\n");
 `;
@@ -122,7 +128,8 @@ const created = (await api(proxyApi, "POST", "/proxies", {
 const proxyPort = Number(created.listen.split(":")[1]);
 progress(`upstream :${upPort}, proxy API ${proxyApi}, proxy :${proxyPort} (each in its own process)`);
 
-// 1. Throughput: one download each way to warm up (JIT, socket buffers), then RUNS pairs, alternating.
+// 1. Throughput, for each client: one download each way to warm up (JIT, socket buffers), then RUNS
+// pairs, alternating.
 const bytes = MB * 1024 * 1024;
 const client = await startChild(["-e", CLIENT], true);
 const clientLines: string[] = [];
@@ -134,36 +141,48 @@ client.child.stdout?.on("data", (d: Buffer) => {
     else clientLines.push(l);
   }
 });
-const clientDownload = (port: number): Promise<number> =>
+const clientDownload = (port: number, mode: ClientMode): Promise<number> =>
   new Promise((resolve, reject) => {
     clientWaiters.push((l) => (Number.isFinite(Number(l)) ? resolve(Number(l)) : reject(new Error(l))));
-    client.child.stdin?.write(`${port} ${bytes}\n`);
+    client.child.stdin?.write(`${port} ${bytes} ${mode}\n`);
   });
-await clientDownload(upPort);
-await clientDownload(proxyPort);
-const direct: number[] = [];
-const proxied: number[] = [];
 /** CPU milliseconds a process has used (user + system), from /proc. */
 const cpuMs = (pid: number) => {
   const f = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = f.slice(f.lastIndexOf(")") + 2).split(" ");
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // USER_HZ is 100 on Linux
 };
-let proxyCpuMs = 0;
-for (let i = 0; i < RUNS; i++) {
-  direct.push(bytes / (await clientDownload(upPort)));
-  const c0 = cpuMs(proxyProc.child.pid as number);
-  proxied.push(bytes / (await clientDownload(proxyPort)));
-  proxyCpuMs += cpuMs(proxyProc.child.pid as number) - c0;
-}
-const proxyCpuMsPerGB = proxyCpuMs / ((RUNS * bytes) / 1024 ** 3);
-client.child.kill();
 const toMBps = (bytesPerMs: number) => (bytesPerMs * 1000) / 1048576;
-const directMBps = toMBps(median(direct));
-const proxiedMBps = toMBps(median(proxied));
-progress(
-  `proxy CPU ${proxyCpuMsPerGB.toFixed(0)} ms per GB forwarded; throughput (MB/s): direct ${direct.map((x) => toMBps(x).toFixed(0)).join(", ")}; through the proxy ${proxied.map((x) => toMBps(x).toFixed(0)).join(", ")}`,
-);
+type ClientMode = "reused" | "allocating";
+const throughput: Record<
+  ClientMode,
+  { direct: number; proxied: number; ratio: number; proxyCpuMsPerGB: number }
+> = {} as never;
+for (const mode of ["reused", "allocating"] as const) {
+  await clientDownload(upPort, mode);
+  await clientDownload(proxyPort, mode);
+  const direct: number[] = [];
+  const proxied: number[] = [];
+  let proxyCpuMs = 0;
+  for (let i = 0; i < RUNS; i++) {
+    direct.push(bytes / (await clientDownload(upPort, mode)));
+    const c0 = cpuMs(proxyProc.child.pid as number);
+    proxied.push(bytes / (await clientDownload(proxyPort, mode)));
+    proxyCpuMs += cpuMs(proxyProc.child.pid as number) - c0;
+  }
+  const d = toMBps(median(direct));
+  const p = toMBps(median(proxied));
+  throughput[mode] = {
+    direct: d,
+    proxied: p,
+    ratio: p / d,
+    proxyCpuMsPerGB: proxyCpuMs / ((RUNS * bytes) / 1024 ** 3),
+  };
+  progress(
+    `${mode} client: ratio ${(p / d).toFixed(3)}, proxy CPU ${throughput[mode].proxyCpuMsPerGB.toFixed(0)} ms per GiB; MB/s direct ${direct.map((x) => toMBps(x).toFixed(0)).join(", ")}; through the proxy ${proxied.map((x) => toMBps(x).toFixed(0)).join(", ")}`,
+  );
+}
+client.child.kill();
 
 // 2. Latency toxic accuracy: added round-trip time versus the clean proxy.
 const clean = await rtts(proxyPort, SAMPLES);
@@ -359,10 +378,13 @@ proxyProc.child.kill("SIGKILL");
 await rm(dir, { recursive: true, force: true });
 
 finish("chaos", {
-  proxy_throughput_ratio: Number((proxiedMBps / directMBps).toFixed(3)),
-  direct_mb_per_s: Math.round(directMBps),
-  proxy_mb_per_s: Math.round(proxiedMBps),
-  proxy_cpu_ms_per_gb: Math.round(proxyCpuMsPerGB),
+  proxy_throughput_ratio: Number(throughput.reused.ratio.toFixed(3)),
+  direct_mb_per_s: Math.round(throughput.reused.direct),
+  proxy_mb_per_s: Math.round(throughput.reused.proxied),
+  proxy_cpu_ms_per_gb: Math.round(throughput.reused.proxyCpuMsPerGB),
+  proxy_throughput_ratio_allocating_client: Number(throughput.allocating.ratio.toFixed(3)),
+  direct_mb_per_s_allocating_client: Math.round(throughput.allocating.direct),
+  proxy_mb_per_s_allocating_client: Math.round(throughput.allocating.proxied),
   latency_requested_ms: LATENCY_MS,
   latency_added_ms: Number(added.toFixed(2)),
   latency_mean_error_ms: Number(Math.abs(added - LATENCY_MS).toFixed(2)),
