@@ -191,15 +191,15 @@ class Link {
     this.src.resume();
   }
 
+  get inKernel(): boolean {
+    return this.native !== undefined;
+  }
+
   /**
    * The kernel stopped forwarding: a toxic arrived (detached, every byte read was written), the source
    * ended (eof) or failed. JavaScript takes over for the rest of the connection; on eof its first read
    * sees the end and closes the other side as usual.
    */
-  get inKernel(): boolean {
-    return this.native !== undefined;
-  }
-
   private nativeDone(event: SpliceEvent): void {
     this.native = undefined;
     if (event === "cancelled" || this.conn.closed) return;
