@@ -191,7 +191,14 @@ static napi_value attach(napi_env env, napi_callback_info info) {
   l->out_fd = b;
   l->pipe_r = p[0];
   l->pipe_w = p[1];
-  napi_create_reference(env, argv[2], 1, &l->callback);
+  if (napi_create_reference(env, argv[2], 1, &l->callback) != napi_ok) {
+    close(a);
+    close(b);
+    close(p[0]);
+    close(p[1]);
+    free(l);
+    return NULL;  // the exception is pending
+  }
   uv_loop_t* loop;
   napi_get_uv_event_loop(env, &loop);
   l->in_poll.data = l;
@@ -216,9 +223,14 @@ static napi_value attach(napi_env env, napi_callback_info info) {
   }
   // Not pump() here: a callback from inside attach() would run before the caller holds the handle.
   // Bytes already waiting make the poll fire on the loop's next turn.
-  set_polls(l, 1, 0);
   napi_value handle;
-  napi_create_external(env, l, finalize_link, NULL, &handle);
+  if (napi_create_external(env, l, finalize_link, NULL, &handle) != napi_ok) {
+    // No JavaScript handle will ever release its reference: drop it here and close everything.
+    l->refs--;
+    finish(l, "cancelled", 0);
+    return NULL;
+  }
+  set_polls(l, 1, 0);
   return handle;
 }
 

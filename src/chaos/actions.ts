@@ -151,7 +151,8 @@ function execArgv(argv: string[], timeoutMs: number): Promise<Result<string>> {
 
 /**
  * One HTTP call of an action. node:http rather than fetch: fetch loads undici on first use, which cost
- * `novasre chaos stop` (a fresh process) about 150 ms before its first revert could go out.
+ * `novasre chaos stop` (a fresh process) about 150 ms before its first revert could go out. Redirects are
+ * not followed (these calls go to a fault proxy's API, which does not redirect).
  */
 function httpCall(
   a: Extract<Action, { kind: "http" }>,
@@ -170,7 +171,10 @@ function httpCall(
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
-        res.once("error", reject);
+        res.once("error", (e) => {
+          clearTimeout(timer);
+          reject(e);
+        });
         res.once("end", () => {
           clearTimeout(timer);
           const status = res.statusCode ?? 0;

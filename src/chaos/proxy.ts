@@ -38,9 +38,13 @@ let spliceAddon: SpliceAddon | null | undefined;
  */
 export function loadSpliceAddon(): SpliceAddon | null {
   if (spliceAddon === undefined) {
+    // With libuv's io_uring backend (opt-in: UV_USE_IO_URING=1) the epoll removal of a closed poll handle
+    // is deferred to the next loop turn, after the addon has closed its descriptors: a stale
+    // registration then spins the loop. Node's default (epoll) removes it at once.
+    const ioUring = (process.env["UV_USE_IO_URING"] ?? "0") !== "0";
     try {
       spliceAddon =
-        process.platform === "linux"
+        process.platform === "linux" && !ioUring
           ? (createRequire(import.meta.url)("../../build/Release/splice.node") as SpliceAddon)
           : null;
     } catch {

@@ -21,7 +21,10 @@ export function reportError(e: unknown, stderr: NodeJS.WritableStream = process.
     return e.code;
   }
   if (isNovaError(e)) {
-    stderr.write(`error: ${e.format()}\n`);
+    // First line after "error:", the rest indented under it (some errors format one problem per line).
+    const [first, ...rest] = e.format().split("\n");
+    stderr.write(`error: ${first ?? ""}\n`);
+    for (const l of rest) stderr.write(`${l.startsWith(" ") ? l : `  ${l}`}\n`);
     return e.code === "UNAVAILABLE" || e.code === "INTERNAL" ? EXIT_FAILURE : EXIT_USAGE;
   }
   stderr.write(`error: ${(e as Error)?.stack ?? String(e)}\n`);
