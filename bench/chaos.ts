@@ -132,13 +132,10 @@ progress(`upstream :${upPort}, proxy API ${proxyApi}, proxy :${proxyPort} (each 
 // pairs, alternating.
 const bytes = MB * 1024 * 1024;
 const client = await startChild(["-e", CLIENT], true);
-const clientLines: string[] = [];
 const clientWaiters: ((l: string) => void)[] = [];
 client.child.stdout?.on("data", (d: Buffer) => {
   for (const l of d.toString().split("\n").filter(Boolean)) {
-    const w = clientWaiters.shift();
-    if (w) w(l);
-    else clientLines.push(l);
+    clientWaiters.shift()?.(l);
   }
 });
 const clientDownload = (port: number, mode: ClientMode): Promise<number> =>

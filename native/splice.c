@@ -19,7 +19,7 @@
 
 typedef struct {
   napi_env env;
-  napi_ref callback;  // (event: "eof" | "error" | "detached", detail: number) => void
+  napi_ref callback;  // (event: "eof" | "error" | "detached" | "cancelled") => void
   int in_fd, out_fd;  // dups
   int pipe_r, pipe_w;
   size_t in_pipe;     // bytes read into the pipe and not yet written out
@@ -29,7 +29,6 @@ typedef struct {
   int refs;           // 2 poll handles + the JavaScript handle; freed at 0
   uv_poll_t in_poll, out_poll;
   int in_active, out_active;
-  double moved;       // bytes written out, reported with "eof" and "detached"
 } link_t;
 
 static void unref_link(link_t* l) {
@@ -40,7 +39,7 @@ static void unref_link(link_t* l) {
 
 static void on_closed(uv_handle_t* h) { unref_link((link_t*)h->data); }
 
-static void finish(link_t* l, const char* event, double detail) {
+static void finish(link_t* l, const char* event) {
   if (l->done) return;
   l->done = 1;
   // Close the handles before the descriptors: closing a poll handle tells epoll to forget its fd, which
@@ -54,13 +53,12 @@ static void finish(link_t* l, const char* event, double detail) {
 
   napi_handle_scope scope;
   napi_open_handle_scope(l->env, &scope);
-  napi_value cb, global, argv[2];
+  napi_value cb, global, argv[1];
   napi_get_reference_value(l->env, l->callback, &cb);
   napi_get_global(l->env, &global);
   napi_create_string_utf8(l->env, event, NAPI_AUTO_LENGTH, &argv[0]);
-  napi_create_double(l->env, detail, &argv[1]);
   napi_value result;
-  if (napi_make_callback(l->env, NULL, global, cb, 2, argv, &result) == napi_pending_exception) {
+  if (napi_make_callback(l->env, NULL, global, cb, 1, argv, &result) == napi_pending_exception) {
     // Thrown by the callback: Node's to report, as for any other callback.
     napi_value err;
     napi_get_and_clear_last_exception(l->env, &err);
@@ -91,7 +89,6 @@ static void pump(link_t* l) {
       ssize_t m = splice(l->pipe_r, NULL, l->out_fd, NULL, l->in_pipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
       if (m > 0) {
         l->in_pipe -= (size_t)m;
-        l->moved += (double)m;
         continue;
       }
       if (m < 0 && errno == EINTR) continue;
@@ -99,15 +96,15 @@ static void pump(link_t* l) {
         set_polls(l, 0, 1);
         return;
       }
-      finish(l, "error", m < 0 ? errno : EPIPE);
+      finish(l, "error");
       return;
     }
     if (l->detaching) {
-      finish(l, "detached", l->moved);
+      finish(l, "detached");
       return;
     }
     if (l->eof) {
-      finish(l, "eof", l->moved);
+      finish(l, "eof");
       return;
     }
     ssize_t n = splice(l->in_fd, NULL, l->pipe_w, NULL, CHUNK, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
@@ -124,7 +121,7 @@ static void pump(link_t* l) {
       set_polls(l, 1, 0);
       return;
     }
-    finish(l, "error", errno);
+    finish(l, "error");
     return;
   }
 }
@@ -134,7 +131,7 @@ static void on_poll(uv_poll_t* h, int status, int events) {
   if (l->done) return;
   (void)events;
   if (status < 0) {
-    finish(l, "error", -status);
+    finish(l, "error");
     return;
   }
   pump(l);
@@ -227,25 +224,30 @@ static napi_value attach(napi_env env, napi_callback_info info) {
   if (napi_create_external(env, l, finalize_link, NULL, &handle) != napi_ok) {
     // No JavaScript handle will ever release its reference: drop it here and close everything.
     l->refs--;
-    finish(l, "cancelled", 0);
+    finish(l, "cancelled");
     return NULL;
   }
   set_polls(l, 1, 0);
   return handle;
 }
 
-// detach(handle): stop reading; the callback gets "detached" once every byte already read is written.
-static napi_value detach(napi_env env, napi_callback_info info) {
+// The link behind a handle argument, or NULL with a TypeError thrown.
+static link_t* link_arg(napi_env env, napi_callback_info info, const char* usage) {
   size_t argc = 1;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   void* data;
-  if (argc < 1 || napi_get_value_external(env, argv[0], &data) != napi_ok) {
-    napi_throw_type_error(env, NULL, "detach(handle)");
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_external(env, argv[0], &data) != napi_ok) {
+    napi_throw_type_error(env, NULL, usage);
     return NULL;
   }
-  link_t* l = (link_t*)data;
-  if (!l->done && !l->detaching) {
+  return (link_t*)data;
+}
+
+// detach(handle): stop reading; the callback gets "detached" once every byte already read is written.
+static napi_value detach(napi_env env, napi_callback_info info) {
+  link_t* l = link_arg(env, info, "detach(handle)");
+  if (l && !l->done && !l->detaching) {
     l->detaching = 1;
     pump(l);
   }
@@ -254,16 +256,8 @@ static napi_value detach(napi_env env, napi_callback_info info) {
 
 // cancel(handle): stop at once, dropping what is in the pipe (the connection is being torn down).
 static napi_value cancel(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  void* data;
-  if (argc < 1 || napi_get_value_external(env, argv[0], &data) != napi_ok) {
-    napi_throw_type_error(env, NULL, "cancel(handle)");
-    return NULL;
-  }
-  link_t* l = (link_t*)data;
-  if (!l->done) finish(l, "cancelled", l->moved);
+  link_t* l = link_arg(env, info, "cancel(handle)");
+  if (l && !l->done) finish(l, "cancelled");
   return NULL;
 }
 

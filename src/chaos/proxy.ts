@@ -23,7 +23,7 @@ export const BANDWIDTH_PIECE_MS = 20;
 
 /** native/splice.c: zero-copy forwarding of one direction of a connection (Linux). */
 interface SpliceAddon {
-  attach(inFd: number, outFd: number, done: (event: SpliceEvent, detail: number) => void): object;
+  attach(inFd: number, outFd: number, done: (event: SpliceEvent) => void): object;
   /** Stop reading; "detached" follows once the bytes already read are written. */
   detach(handle: object): void;
   /** Stop at once (the connection is going away). */
