@@ -141,6 +141,8 @@ describe("ClosedLoop", () => {
       ["diagnosed", "orders", 1],
       ["diagnosed", "orders", 2],
     ]);
+    // The first run succeeded, so the incident had the recheck time to clear before the second ranking.
+    expect(recorded[1]!.at - recorded[0]!.at).toBeGreaterThanOrEqual(15_000);
     expect(asked[0]).toMatchObject({ rca_service: "orders", recent_change: "none" });
     // The first guess did not clear the incident; payments is next by the metrics, but its probes pass,
     // so it is not touched: the loop pages a human instead.
@@ -248,5 +250,43 @@ describe("ClosedLoop without a matching runbook", () => {
     await loop.idle();
     expect(events.map((e) => e.type)).toEqual(["diagnosed", "no_runbook"]);
     expect(pages).toEqual([]);
+  });
+});
+
+describe("ClosedLoop after a failed remediation", () => {
+  it("ranks again and tries the next cause at once, without the recheck wait", async () => {
+    const clock = new ManualClock(200_000);
+    const incident = { id: "inc_3", status: "triggered", detectedAt: 190_000, reopenCount: 0 } as Incident;
+    const recorded: TimelineEntry[] = [];
+    const started: RemediationRequest[] = [];
+    const loop = new ClosedLoop({
+      config: loopConfigSchema.parse({ diagnose_delay: 0, recheck_after: "15s" }),
+      clock,
+      logger: createLogger("error"),
+      series: () => new SeriesStore().all(),
+      graph: () => ({ edges: [] }),
+      record: (e) => (recorded.push(...e), Promise.resolve()),
+      getIncident: () => Promise.resolve({ ...incident }),
+      // Two runbooks match; the first to be tried fails (say, a restart that never gets ready).
+      matches: () =>
+        Promise.resolve(
+          ["restart", "rollback"].map(
+            (name) => ({ loaded: { runbook: { name } }, params: {} }) as unknown as RunbookMatch,
+          ),
+        ),
+      remediate: (req) => {
+        started.push(req);
+        if (started.length === 2) incident.status = "resolved";
+        return Promise.resolve({ status: "started", executionId: `exe_${started.length}` });
+      },
+      executionStatus: (id) => Promise.resolve(id === "exe_1" ? "failed" : "succeeded"),
+      health: () => [{ service: "payments", failing: ["readiness"] }],
+      sleep: (ms) => (clock.advance(ms), Promise.resolve()),
+    });
+    loop.opened(incident);
+    await loop.idle();
+    expect(started.map((r) => r.runbook)).toEqual(["restart", "rollback"]);
+    expect(recorded.map((r) => r.data["attempt"])).toEqual([1, 2]);
+    expect(recorded[1]!.at - recorded[0]!.at).toBeLessThan(15_000);
   });
 });

@@ -371,7 +371,12 @@ export class ClosedLoop {
         return;
       }
       // Give the remediation its time, then look again: still open means the guess was wrong (or not enough).
-      if ("started" in r) await this.waitFinished(r.started);
+      // A run that failed or was rolled back changed nothing that could clear the incident: the next cause
+      // is tried at once rather than after the recheck time.
+      if ("started" in r) {
+        const status = await this.waitFinished(r.started);
+        if (status !== undefined && status !== "succeeded") continue;
+      }
       const until = this.deps.clock.now() + config.recheck_after;
       while (!this.closed && this.deps.clock.now() < until) {
         if (!OPEN.includes((await this.deps.getIncident(incidentId)).status)) return;
@@ -471,13 +476,15 @@ export class ClosedLoop {
     return undefined;
   }
 
-  private async waitFinished(executionId: string): Promise<void> {
-    if (!this.deps.executionStatus) return;
+  /** The execution's final status; undefined when unknown or still running after the wait. */
+  private async waitFinished(executionId: string): Promise<string | undefined> {
+    if (!this.deps.executionStatus) return undefined;
     const until = this.deps.clock.now() + EXECUTION_WAIT_MS;
     while (!this.closed && this.deps.clock.now() < until) {
       const st = await this.deps.executionStatus(executionId);
-      if (st === undefined || TERMINAL.includes(st)) return;
+      if (st === undefined || TERMINAL.includes(st)) return st;
       await this.sleep(RECHECK_POLL_MS);
     }
+    return undefined;
   }
 }
