@@ -470,7 +470,9 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       if (watched >= config.detection.max_series) return undefined;
       if (!config.detection.watch.some((w) => matchesAll(w.matchers, labels))) return undefined;
       watched++;
-      const d = createDetector(config.detection.detector);
+      const d = createDetector(config.detection.detector, {
+        suppression: { refractoryPoints: config.detection.quiet_after_alert },
+      });
       return {
         update: (t, v) => {
           const r = d.update(t, v);

@@ -33,4 +33,33 @@ describe("metric series through detection", () => {
     const [inc] = await t.app.incidents.list({ limit: 5 });
     expect(inc?.services).toEqual(["orders"]);
   });
+
+  it("alerts once for an event that grows, unless detection.quiet_after_alert is 0", async () => {
+    const alertsFor = async (quiet?: number) => {
+      t = await testApp({
+        detection: {
+          detector: "robust",
+          watch: [{ matchers: ['__name__="queue_depth"'] }],
+          ...(quiet === undefined ? {} : { quiet_after_alert: quiet }),
+        },
+      });
+      const { store, analyzer } = t.app.telemetry;
+      const s = store.upsert({ __name__: "queue_depth", service: "orders" })!;
+      let now = Date.UTC(2026, 5, 1);
+      const feed = (v: number) => analyzer.observe(s, (now += 15_000), v);
+      for (let i = 0; i < 600; i++) feed(10 + (i % 5) * 0.1);
+      // A spike, long enough a calm for its alert to resolve, then a far larger one: the same event.
+      feed(500);
+      for (let i = 0; i < 10; i++) feed(10 + (i % 5) * 0.1);
+      feed(50_000);
+      const fired = analyzer
+        .flush()
+        .filter((a) => a.labels["alertname"] === "AnomalyDetected" && a.status === "firing");
+      await t.app.close();
+      return fired.length;
+    };
+    expect(await alertsFor()).toBe(1);
+    expect(await alertsFor(0)).toBe(2);
+    t = await testApp();
+  });
 });

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { matcherSchema } from "../core/index.js";
 import { DETECTOR_NAMES } from "./detector.js";
+import { DEFAULT_REFRACTORY_POINTS } from "./scoring.js";
 
 /**
  * Live series watched by a detector at most. Each ensemble keeps up to a few hundred KB of state, so
@@ -23,6 +24,14 @@ export const detectionConfigSchema = z
       .nonnegative()
       .default(DEFAULT_MAX_WATCHED_SERIES)
       .describe("series count: detectors created at most over the life of the process"),
+    quiet_after_alert: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(DEFAULT_REFRACTORY_POINTS)
+      .describe(
+        "samples a series' detector stays quiet after it alerts, so that one event alerts once even while it grows; 0 turns it off",
+      ),
   })
   .strict();
 

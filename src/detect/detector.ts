@@ -106,12 +106,12 @@ export const VOTE_DEFAULTS: EnsembleOptions = {
  */
 export const DEFAULT_LABEL_THRESHOLDS: Readonly<Record<DetectorName, number>> = {
   robust: 0.52,
-  seasonal: 0.18,
-  iforest: 0.16,
+  seasonal: 0.061,
+  iforest: 0.133,
   lstm: 0.34,
-  shift: 0.19,
-  context: 0.045,
-  vote: 0.13,
+  shift: 0.149,
+  context: 0.064,
+  vote: 0.033,
   // Low because the ensemble calibrates against 10,000 samples of its own history: a score is the excess
   // over what the series did lately, so anything clearly above 0 is news.
   ensemble: 0.039,
@@ -191,7 +191,11 @@ class ComposedDetector implements Detector {
       ...options.scoring,
     };
     this.tracks = ens.members.map(() => new ScoreTrack(scoring));
-    this.suppressor = new Suppressor({ ...SUPPRESSION_DEFAULTS, ...options.suppression });
+    this.suppressor = new Suppressor({
+      ...SUPPRESSION_DEFAULTS,
+      alertThreshold: this.labelThreshold,
+      ...options.suppression,
+    });
     this.memberScores = new Float64Array(ens.members.length);
     this.sorted = new Float64Array(ens.members.length);
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SCORING_DEFAULTS, ScoreTrack, Suppressor } from "./scoring.js";
+import { SCORING_DEFAULTS, SUPPRESSION_DEFAULTS, ScoreTrack, Suppressor } from "./scoring.js";
 import { Rng, SortedWindow } from "./stats.js";
 
 describe("SortedWindow", () => {
@@ -44,7 +44,7 @@ describe("scores", () => {
   });
 
   it("suppresses: at any threshold a burst alerts once, at its start", () => {
-    const sup = new Suppressor({ suppressPoints: 5, suppressFactor: 0.5 });
+    const sup = new Suppressor({ ...SUPPRESSION_DEFAULTS, suppressPoints: 5, suppressFactor: 0.5 });
     const out = [0, 0.8, 0.7, 0.8, 0.6, 0, 0, 0, 0, 0, 0, 0.8].map((s) => sup.apply(s));
     expect(out).toEqual([0, 0.8, 0.35, 0.4, 0.3, 0, 0, 0, 0, 0, 0, 0.8]);
     for (const threshold of [0.5, 0.75]) {
@@ -58,7 +58,7 @@ describe("Suppressor window maximum", () => {
   it("matches a brute-force scan of the last suppressPoints raw scores, also after a restore", () => {
     const rng = new Rng(3);
     const n = 7;
-    let sup = new Suppressor({ suppressPoints: n, suppressFactor: 0.5 });
+    let sup = new Suppressor({ ...SUPPRESSION_DEFAULTS, suppressPoints: n, suppressFactor: 0.5 });
     const raw: number[] = [];
     for (let i = 0; i < 400; i++) {
       const x = rng.next() < 0.3 ? 0 : Math.round(rng.next() * 10) / 10; // ties and zeros
@@ -66,10 +66,35 @@ describe("Suppressor window maximum", () => {
       expect(sup.apply(x)).toBe(x > max ? x : x * 0.5);
       raw.push(x);
       if (i === 200) {
-        const again = new Suppressor({ suppressPoints: n, suppressFactor: 0.5 });
+        const again = new Suppressor({ ...SUPPRESSION_DEFAULTS, suppressPoints: n, suppressFactor: 0.5 });
         again.restore(JSON.parse(JSON.stringify(sup.snapshot())));
         sup = again;
       }
     }
+  });
+});
+
+describe("Suppressor refractory period", () => {
+  it("zeroes the scores after an alert, also rising ones, then alerts again; a restore keeps the count", () => {
+    const opts = { suppressPoints: 0, suppressFactor: 1, refractoryPoints: 3, alertThreshold: 0.5 };
+    let sup = new Suppressor(opts);
+    const run = (xs: number[]) => xs.map((x) => sup.apply(x));
+    // 0.6 alerts; 0.7 and 0.9 would each beat it, yet are the same event.
+    expect(run([0.1, 0.6, 0.7])).toEqual([0.1, 0.6, 0]);
+    const again = new Suppressor(opts);
+    again.restore(JSON.parse(JSON.stringify(sup.snapshot())));
+    sup = again;
+    expect(run([0.9, 0.2, 0.8, 0.4, 0.7])).toEqual([0, 0, 0.8, 0, 0]);
+    // Below the alert level nothing starts a quiet period.
+    expect(run([0, 0.4, 0.45, 0.3])).toEqual([0, 0.4, 0.45, 0.3]);
+  });
+
+  it("restores an older snapshot without a count, and refuses a bad one", () => {
+    const sup = new Suppressor({ ...SUPPRESSION_DEFAULTS, alertThreshold: 0.5 });
+    sup.restore({ recent: [0.1] });
+    expect(sup.apply(0.6)).toBe(0.6);
+    expect(sup.apply(0.9)).toBe(0);
+    expect(() => sup.restore({ recent: [], quiet: -1 })).toThrow(/bad state/);
+    expect(() => sup.restore({ recent: [], quiet: "3" })).toThrow(/bad state/);
   });
 });
