@@ -86,9 +86,11 @@ export const SUPPRESSION_DEFAULTS: SuppressionOptions = {
 };
 
 /**
- * Suppression after a firing that does not depend on where the alert threshold is set: a score is
- * passed through only if it beats every raw score of the last `suppressPoints` samples; otherwise it is
- * damped. At any threshold, a burst of high scores thus alerts once, at its start.
+ * Suppression after a firing, in two steps. The first does not depend on where the alert threshold is
+ * set: a score is passed through only if it beats every raw score of the last `suppressPoints` samples;
+ * otherwise it is damped, so at any threshold a burst that starts at its peak alerts once. A burst whose
+ * scores keep rising beats that window at every new high; the second step, the refractory period,
+ * catches it: after a score at or above `alertThreshold`, the next `refractoryPoints` scores are 0.
  */
 export class Suppressor {
   private recent: Ring;
