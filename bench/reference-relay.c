@@ -1,4 +1,4 @@
-// The smallest TCP relay there is, for bench:chaos: what any user-space proxy costs on this machine.
+// A minimal TCP relay for bench:chaos: what a user-space relay with nothing else to do achieves here.
 // One thread per direction moves bytes with blocking splice(2) through a pipe; no event loop, no
 // toxics, no bookkeeping. The chaos proxy is judged against it as well as against a direct connection.
 // Usage: reference-relay UPSTREAM_PORT; prints the port it listens on (127.0.0.1), then serves forever.
