@@ -2,9 +2,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import { testApp, type TestApp } from "./support/app.js";
 
 describe("metric series through detection", () => {
-  let t: TestApp;
+  let t: TestApp | undefined;
   afterEach(async () => {
-    await t.app.close();
+    await t?.app.close();
+    t = undefined;
   });
 
   it("watches the series the config selects (by default the RED series from traces) and no others", async () => {
@@ -56,10 +57,10 @@ describe("metric series through detection", () => {
         .flush()
         .filter((a) => a.labels["alertname"] === "AnomalyDetected" && a.status === "firing");
       await t.app.close();
+      t = undefined;
       return fired.length;
     };
     expect(await alertsFor()).toBe(1);
     expect(await alertsFor(0)).toBe(2);
-    t = await testApp();
   });
 });
