@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { fail, ok } from "../core/index.js";
 import type { Result } from "../core/index.js";
+import { CoarseSeasonal, COARSE_DEFAULTS } from "./coarse-seasonal.js";
+import type { CoarseOptions } from "./coarse-seasonal.js";
 import { ContextNovelty, CONTEXT_DEFAULTS } from "./context-novelty.js";
 import { DistributionShift, SHIFT_DEFAULTS } from "./distribution-shift.js";
 import { IsolationForest, IFOREST_DEFAULTS } from "./isolation-forest.js";
@@ -9,9 +11,11 @@ import { RobustBaseline, ROBUST_DEFAULTS } from "./robust-baseline.js";
 import { SCORING_DEFAULTS, SUPPRESSION_DEFAULTS, ScoreTrack, Suppressor } from "./scoring.js";
 import type { ScoringOptions, SuppressionOptions } from "./scoring.js";
 import { SeasonalForecaster, SEASONAL_DEFAULTS } from "./seasonal-forecaster.js";
+import { StuckValue, STUCK_DEFAULTS } from "./stuck-value.js";
 import type { Component, DetectionResult, Detector, DetectorName, DetectorSnapshot } from "./types.js";
 
-export type MemberName = "robust" | "seasonal" | "iforest" | "lstm" | "shift" | "context";
+export type MemberName =
+  "robust" | "seasonal" | "iforest" | "lstm" | "shift" | "context" | "coarse" | "stuck";
 export const MEMBER_NAMES: readonly MemberName[] = [
   "robust",
   "seasonal",
@@ -19,6 +23,8 @@ export const MEMBER_NAMES: readonly MemberName[] = [
   "lstm",
   "shift",
   "context",
+  "coarse",
+  "stuck",
 ];
 
 export const DETECTOR_NAMES: readonly DetectorName[] = [
@@ -31,6 +37,8 @@ export const DETECTOR_NAMES: readonly DetectorName[] = [
   "ensemble",
   // Added after the original seven so that listings keep their order.
   "context",
+  "coarse",
+  "stuck",
 ];
 
 /** One line each, for `--help`. */
@@ -45,10 +53,14 @@ export const DETECTOR_DESCRIPTIONS: Readonly<Record<DetectorName, string>> = {
     "distribution shift: recent window binned by the reference window's quantiles (relative entropy): good for level shifts, flatlines and spread changes",
   context:
     "contextual novelty (CAD-style): has this sequence of quantised levels ever been followed by this level? Good for broken rhythms and new levels",
+  coarse:
+    "the seasonal forecaster on means of 24 samples (2 hours at 5 minutes): good for slow, sustained deviations that one sample's noise hides",
+  stuck:
+    "a value repeated for longer than any run before it: good for a hung exporter, a stopped counter, a series gone flat",
   lstm: "small LSTM sequence model trained online on the recent window: good for learned shapes and rhythm changes",
   vote: "the original design: alerts when 2 of robust/seasonal/iforest agree (second-highest score)",
   ensemble:
-    "weighted mean of the context, seasonal and shift members' calibrated scores, with suppression after a firing: the best on NAB here (the default)",
+    "weighted mean of the context, seasonal, shift, coarse and stuck members' calibrated scores, with suppression after a firing: the best on NAB here (the default)",
 };
 
 export interface DetectorOptions {
@@ -75,10 +87,10 @@ export interface EnsembleOptions {
 export const ENSEMBLE_DEFAULTS: EnsembleOptions = {
   // Compared on NAB (corpus-wide): adding robust, iforest or lstm to these three did not raise the score
   // (within +-1 point) but cost most of the time; they stay available as detectors and members.
-  members: ["context", "seasonal", "shift"],
+  members: ["context", "seasonal", "shift", "coarse", "stuck"],
   mode: "mean",
   voteK: 2,
-  weights: [2, 2, 1],
+  weights: [2, 2, 1, 1, 2],
   maxWeight: 0.5,
 };
 
@@ -111,10 +123,12 @@ export const DEFAULT_LABEL_THRESHOLDS: Readonly<Record<DetectorName, number>> = 
   lstm: 0.34,
   shift: 0.149,
   context: 0.064,
+  coarse: 0.091,
+  stuck: 0.2,
   vote: 0.033,
   // Low because the ensemble calibrates against 10,000 samples of its own history: a score is the excess
   // over what the series did lately, so anything clearly above 0 is news.
-  ensemble: 0.039,
+  ensemble: 0.0244,
 };
 
 /** The ensemble's label threshold (the default detector's). */
@@ -134,6 +148,16 @@ function createMember(name: MemberName, options: Record<string, unknown> | undef
       return new DistributionShift({ ...SHIFT_DEFAULTS, ...options });
     case "context":
       return new ContextNovelty({ ...CONTEXT_DEFAULTS, ...options });
+    case "coarse": {
+      const { seasonal, ...rest } = (options ?? {}) as Partial<CoarseOptions>;
+      return new CoarseSeasonal({
+        ...COARSE_DEFAULTS,
+        ...rest,
+        seasonal: { ...COARSE_DEFAULTS.seasonal, ...seasonal },
+      });
+    }
+    case "stuck":
+      return new StuckValue({ ...STUCK_DEFAULTS, ...options });
   }
 }
 
@@ -323,7 +347,7 @@ class ComposedDetector implements Detector {
 const snapshotSchema = z.object({
   kind: z.literal("novacron.detector"),
   version: z.literal(1),
-  name: z.enum(["robust", "seasonal", "iforest", "lstm", "shift", "context", "vote", "ensemble"]),
+  name: z.enum(DETECTOR_NAMES),
   options: z.record(z.string(), z.unknown()),
   state: z.unknown(),
 });

@@ -1,7 +1,7 @@
 import type { Result } from "../core/index.js";
 
 export type DetectorName =
-  "robust" | "seasonal" | "iforest" | "lstm" | "shift" | "context" | "vote" | "ensemble";
+  "robust" | "seasonal" | "iforest" | "lstm" | "shift" | "context" | "vote" | "ensemble" | "coarse" | "stuck";
 
 /** What a detector says about one sample. */
 export interface DetectionResult {
