@@ -113,8 +113,12 @@ describe("demo shop faults and repairs (real processes)", () => {
       return x.status === 503 ? x : undefined;
     });
     expect(r.body["reason"]).toMatch(/^disk full: \d+\.\d MB used of 16 MB quota$/);
-    expect(await metric(`${store}/metrics`, "disk_used_bytes", { service: "store" })).toBeGreaterThan(
-      21 * MB,
+    // The store measures its disk once a second: "not ready" can come from a measurement taken while the
+    // 20 MB file was still being written, so the gauge is awaited rather than read once.
+    await waitFor("disk_used_bytes above 21 MB", async () =>
+      (await metric(`${store}/metrics`, "disk_used_bytes", { service: "store" })) > 21 * MB
+        ? true
+        : undefined,
     );
     expect((await call("PUT", `${store}/kv/carts/disk-user`, { items: [] })).status).toBe(507);
     expect((await call("GET", `${store}/kv/products/p-mug`)).status).toBe(200);
