@@ -468,9 +468,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     // up to `detection.max_series`.
     detectorFactory: (labels) => {
       if (watched >= config.detection.max_series) return undefined;
-      if (!config.detection.watch.some((w) => matchesAll(w.matchers, labels))) return undefined;
+      const selected = config.detection.watch.find((w) => matchesAll(w.matchers, labels));
+      if (selected === undefined) return undefined;
       watched++;
-      const d = createDetector(config.detection.detector, {
+      const d = createDetector(selected.detector ?? config.detection.detector, {
         suppression: { refractoryPoints: config.detection.quiet_after_alert },
       });
       return {

@@ -63,4 +63,26 @@ describe("metric series through detection", () => {
     expect(await alertsFor()).toBe(1);
     expect(await alertsFor(0)).toBe(2);
   });
+
+  it("gives a series the detector of the first selector that matches it", async () => {
+    const alertsFor = async (watch: { matchers: string[]; detector?: "stuck" }[]) => {
+      t = await testApp({ detection: { detector: "robust", watch } });
+      const { store, analyzer } = t.app.telemetry;
+      const s = store.upsert({ __name__: "disk_writes", service: "store" })!;
+      let now = Date.UTC(2026, 5, 1);
+      // Short runs of changing values, then the value stops changing: a stuck exporter.
+      for (let i = 0; i < 600; i++) analyzer.observe(s, (now += 15_000), Math.floor(i / 3) % 7);
+      for (let i = 0; i < 60; i++) analyzer.observe(s, (now += 15_000), 4);
+      const fired = analyzer.flush().filter((a) => a.labels["alertname"] === "AnomalyDetected");
+      await t.app.close();
+      t = undefined;
+      return fired.length;
+    };
+    const disk = 'service="store"';
+    // The robust baseline sees nothing odd in a value it has seen every few samples.
+    expect(await alertsFor([{ matchers: [disk] }])).toBe(0);
+    expect(await alertsFor([{ matchers: [disk], detector: "stuck" }])).toBeGreaterThan(0);
+    // The first selector that matches decides.
+    expect(await alertsFor([{ matchers: [disk] }, { matchers: [disk], detector: "stuck" }])).toBe(0);
+  });
 });

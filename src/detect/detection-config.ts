@@ -13,10 +13,20 @@ export const detectionConfigSchema = z
   .object({
     detector: z.enum(DETECTOR_NAMES).default("ensemble").describe("the detector each watched series gets"),
     watch: z
-      .array(z.object({ matchers: z.array(matcherSchema).min(1) }).strict())
+      .array(
+        z
+          .object({
+            matchers: z.array(matcherSchema).min(1),
+            detector: z
+              .enum(DETECTOR_NAMES)
+              .optional()
+              .describe("the detector for the series this selector matches (default: detection.detector)"),
+          })
+          .strict(),
+      )
       .prefault([{ matchers: ['__name__=~"trace_.*"'] }])
       .describe(
-        'series selectors (any may match), e.g. {matchers: [__name__="http_request_duration_seconds_sum"]}; default: the RED series derived from traces',
+        'series selectors (the first that matches decides), e.g. {matchers: [__name__="http_request_duration_seconds_sum"], detector: seasonal}; default: the RED series derived from traces',
       ),
     max_series: z
       .number()
