@@ -37,12 +37,12 @@ describe("CoarseSeasonal", () => {
       if (!Number.isNaN(out.surprise)) spoke++;
     }
     // 166 blocks, of which the forecaster needs 60 to fit and 30 residuals before it scores.
-    expect(spoke).toBeGreaterThan(60);
+    expect(spoke).toBe(166 - 60 - 30);
   });
 
   it("sees a sustained small shift that the per-sample forecaster barely notices", () => {
     const { t, v } = dailySeries(5000, 5);
-    // Half of the noise's spread, for a day.
+    // About 0.9 standard deviations of the noise (uniform, 8 wide), for a day.
     for (let i = 4500; i < 4788; i++) v[i] = (v[i] as number) + 2;
     const coarse = new CoarseSeasonal();
     const fine = new SeasonalForecaster({ ...COARSE_DEFAULTS.seasonal, refitIntervalMs: 3_600_000 });
@@ -74,5 +74,6 @@ describe("CoarseSeasonal", () => {
       /bad state/,
     );
     expect(() => new CoarseSeasonal().restore({ ...snap, inner: {} })).toThrow(/bad state/);
+    expect(() => new CoarseSeasonal().restore({ ...snap, count: 0, sum: 12.5 })).toThrow(/bad state/);
   });
 });

@@ -4,14 +4,18 @@ import { DETECTOR_NAMES } from "./detector.js";
 import { DEFAULT_REFRACTORY_POINTS } from "./scoring.js";
 
 /**
- * Live series watched by a detector at most. Each ensemble keeps up to a few hundred KB of state, so
- * watching every scraped series (200,000 in bench:scrape) is not affordable; choose them with selectors.
+ * Live series watched by a detector at most. An ensemble's state (its snapshot) reaches about half a
+ * megabyte once its windows are full, so watching every scraped series (200,000 in bench:scrape) is not
+ * affordable; choose them with selectors.
  */
 export const DEFAULT_MAX_WATCHED_SERIES = 2000;
 
 export const detectionConfigSchema = z
   .object({
-    detector: z.enum(DETECTOR_NAMES).default("ensemble").describe("the detector each watched series gets"),
+    detector: z
+      .enum(DETECTOR_NAMES)
+      .default("ensemble")
+      .describe("the detector each watched series gets, unless its selector names one"),
     watch: z
       .array(
         z

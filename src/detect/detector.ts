@@ -124,7 +124,7 @@ export const DEFAULT_LABEL_THRESHOLDS: Readonly<Record<DetectorName, number>> = 
   lstm: 0.34,
   shift: 0.149,
   context: 0.064,
-  coarse: 0.091,
+  coarse: 0.092,
   stuck: 0.2,
   vote: 0.033,
   // Low because the ensemble calibrates against 10,000 samples of its own history: a score is the excess
@@ -377,7 +377,13 @@ export function restoreDetector(snapshot: unknown): Result<Detector> {
   const parsed = snapshotSchema.safeParse(snapshot);
   if (!parsed.success)
     return fail(`not a detector snapshot: ${parsed.error.issues[0]?.message ?? "invalid"}`, false);
-  const d = createDetector(parsed.data.name, parsed.data.options);
+  let d: Detector;
+  try {
+    d = createDetector(parsed.data.name, parsed.data.options);
+  } catch (e) {
+    // The options travel inside the snapshot: options a member rejects make the snapshot malformed.
+    return fail(`snapshot options are malformed: ${(e as Error).message}`, false);
+  }
   const r = d.restore(snapshot);
   return r.status === "ok" ? ok(d) : r;
 }

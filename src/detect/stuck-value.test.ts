@@ -30,7 +30,7 @@ describe("StuckValue", () => {
     expect(after[12]).toBeCloseTo(Math.log(31) * STUCK_DEFAULTS.surpriseScale, 12);
   });
 
-  it("does not fire for runs no longer than the longest, nor for runs under minRunPoints", () => {
+  it("does not fire for a run under minRunPoints, even one longer than every run before it", () => {
     const m = new StuckValue();
     const s = feed(m, runs([...Array<number>(25).fill(2), 6, 6, 4]));
     // The 6-sample runs grow past the longest before them (2) but stay under minRunPoints (10).
@@ -56,6 +56,9 @@ describe("StuckValue", () => {
     const fresh = new StuckValue();
     fresh.restore(JSON.parse(JSON.stringify(new StuckValue().snapshot())) as unknown);
     expect(() => new StuckValue().restore({ last: 1, run: -1, longest: 0, runs: 0, fired: false })).toThrow(
+      /bad state/,
+    );
+    expect(() => new StuckValue().restore({ last: null, run: 5, longest: 0, runs: 0, fired: true })).toThrow(
       /bad state/,
     );
     expect(() => new StuckValue().restore({ last: "x", run: 0, longest: 0, runs: 0, fired: false })).toThrow(
