@@ -1,26 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { CoarseSeasonal, COARSE_DEFAULTS } from "./coarse-seasonal.js";
 import { SeasonalForecaster } from "./seasonal-forecaster.js";
-import { Rng } from "./stats.js";
-
-const FIVE_MIN = 300_000;
-const T0 = Date.UTC(2026, 0, 5);
-
-function dailySeries(n: number, seed: number): { t: number[]; v: number[] } {
-  const rng = new Rng(seed);
-  const t: number[] = [];
-  const v: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const ti = T0 + i * FIVE_MIN;
-    t.push(ti);
-    v.push(50 + 20 * Math.sin((2 * Math.PI * ti) / 86_400_000) + (rng.next() - 0.5) * 8);
-  }
-  return { t, v };
-}
+import { dailySeries } from "../../test/support/series.js";
 
 describe("CoarseSeasonal", () => {
   it("is the seasonal forecaster stepped once per block with the block's mean, at the block's last sample", () => {
-    const { t, v } = dailySeries(4000, 3);
+    const { t, v } = dailySeries(4000, { seed: 3, noiseWidth: 8 });
     const coarse = new CoarseSeasonal();
     const k = COARSE_DEFAULTS.blockPoints;
     const plain = new SeasonalForecaster(COARSE_DEFAULTS.seasonal);
@@ -41,7 +26,7 @@ describe("CoarseSeasonal", () => {
   });
 
   it("sees a sustained small shift that the per-sample forecaster barely notices", () => {
-    const { t, v } = dailySeries(5000, 5);
+    const { t, v } = dailySeries(5000, { seed: 5, noiseWidth: 8 });
     // About 0.9 standard deviations of the noise (uniform, 8 wide), for a day.
     for (let i = 4500; i < 4788; i++) v[i] = (v[i] as number) + 2;
     const coarse = new CoarseSeasonal();
@@ -62,7 +47,7 @@ describe("CoarseSeasonal", () => {
   });
 
   it("a snapshot restored into a new member continues exactly like the original; bad states throw", () => {
-    const { t, v } = dailySeries(3000, 9);
+    const { t, v } = dailySeries(3000, { seed: 9, noiseWidth: 8 });
     const a = new CoarseSeasonal();
     for (let i = 0; i < 2510; i++) a.step(t[i] as number, v[i] as number);
     const b = new CoarseSeasonal();

@@ -1,22 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createDetector, DETECTOR_DESCRIPTIONS, DETECTOR_NAMES, restoreDetector } from "./index.js";
-import { Rng } from "./stats.js";
-
-const FIVE_MIN = 300_000;
-const T0 = Date.UTC(2026, 0, 5);
-
-/** A daily sine with noise, 5-minute samples; deterministic. */
-function dailySeries(n: number, seed = 7): { t: number[]; v: number[] } {
-  const rng = new Rng(seed);
-  const t: number[] = [];
-  const v: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const ti = T0 + i * FIVE_MIN;
-    t.push(ti);
-    v.push(50 + 20 * Math.sin((2 * Math.PI * ti) / 86_400_000) + (rng.next() - 0.5) * 4);
-  }
-  return { t, v };
-}
+import { dailySeries, FIVE_MIN, T0 } from "../../test/support/series.js";
 
 describe("every detector", () => {
   it("has a one-line description", () => {
@@ -56,7 +40,7 @@ describe("every detector", () => {
       const long = name === "coarse" || name === "stuck";
       const n = long ? 4000 : 900;
       const split = long ? 3005 : 600;
-      const { t, v } = dailySeries(n, 11);
+      const { t, v } = dailySeries(n, { seed: 11 });
       if (name === "coarse") for (let i = 3300; i < n; i++) v[i] = (v[i] as number) + 200;
       if (name === "stuck")
         for (let i = 0; i < n; i++) v[i] = i >= 3000 && i < 3100 ? 4 : Math.floor(i / 3) % 7;
@@ -80,7 +64,7 @@ describe("every detector", () => {
 
 describe("online, bad input, explanations", () => {
   it("is online: a sample's score does not depend on later samples", () => {
-    const { t, v } = dailySeries(800, 3);
+    const { t, v } = dailySeries(800, { seed: 3 });
     const a = createDetector("ensemble");
     const b = createDetector("ensemble");
     const sa = t.map((ti, i) => a.update(ti, v[i] as number).score);
@@ -90,7 +74,7 @@ describe("online, bad input, explanations", () => {
   });
 
   it("ignores NaN, infinite and out-of-order samples without changing its state", () => {
-    const { t, v } = dailySeries(400, 5);
+    const { t, v } = dailySeries(400, { seed: 5 });
     const a = createDetector("ensemble");
     const b = createDetector("ensemble");
     for (let i = 0; i < 300; i++) {
@@ -114,7 +98,7 @@ describe("online, bad input, explanations", () => {
 
   it("scores a repeated timestamp as a new sample and copes with gaps", () => {
     const d = createDetector("ensemble");
-    const { t, v } = dailySeries(400, 9);
+    const { t, v } = dailySeries(400, { seed: 9 });
     for (let i = 0; i < 400; i++) {
       const ti = i < 200 ? (t[i] as number) : (t[i] as number) + 30 * 86_400_000; // a 30-day gap
       const r = d.update(ti, v[i] as number);
@@ -144,7 +128,7 @@ describe("online, bad input, explanations", () => {
   }
 
   it("explains a firing: which detectors fired, expected versus observed", () => {
-    const { t, v } = dailySeries(1500, 13);
+    const { t, v } = dailySeries(1500, { seed: 13 });
     v[1400] = (v[1400] as number) + 300;
     const d = createDetector("ensemble", { labelThreshold: 0.2 });
     const results = t.map((ti, i) => d.update(ti, v[i] as number));
