@@ -130,7 +130,7 @@ describe("online, bad input, explanations", () => {
   it("explains a firing: which detectors fired, expected versus observed", () => {
     const { t, v } = dailySeries(1500, { seed: 13 });
     v[1400] = (v[1400] as number) + 300;
-    const d = createDetector("ensemble", { labelThreshold: 0.2 });
+    const d = createDetector("ensemble");
     const results = t.map((ti, i) => d.update(ti, v[i] as number));
     const hit = results[1400];
     if (hit === undefined) throw new Error("no result at the spike");
