@@ -27,7 +27,7 @@ import type { NabFile } from "./lib/nab-corpus.js";
  * the detectors' NAB integration code as we know it (not part of the corpus copy, so not re-checked here).
  */
 const READS_FILE_MIN_MAX: Record<string, string> = {
-  ARTime: "yes (normalises input by the file's min/max, as its NAB wrapper does)",
+  ARTime: "yes (normalises by the file's min/max; its downsampling step comes from the file's length)",
   numenta: "yes (HTM scalar encoder resolution from file min/max)",
   numentaTM: "yes (same encoder set-up as numenta)",
   htmjava: "yes (same encoder set-up as numenta)",
