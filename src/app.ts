@@ -83,6 +83,16 @@ export const INGEST_DEDUP_CACHE_ALERTS = 200_000;
 /** At start, alerts that changed this recently are replayed into notify, so a crash cannot drop their notifications. */
 export const NOTIFY_REPLAY_WINDOW_MS = 24 * 3_600_000;
 const DISPATCHER_SNAPSHOT_KEY = "notify.dispatcher";
+/** The healing policy name under which the closed loop's remediations run. */
+const LOOP_POLICY = "loop";
+
+/** Who an execution the healing controller starts is requested by: `healing:` and its policy. */
+function healingActor(policy: string | undefined): string {
+  return `healing:${policy ?? "direct"}`;
+}
+const LOOP_ACTOR = healingActor(LOOP_POLICY);
+/** Pages that a closed-loop run does not send: the loop follows them up itself. */
+const LOOP_HANDLES: ReadonlySet<string> = new Set(["execution_failed", "remediation_failed"]);
 
 function incidentRef(i: Incident, publicUrl: string | undefined): IncidentRef {
   return {
@@ -293,6 +303,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     rbLogger.warn({ kind: e.kind, execution: e.executionId, target: e.target }, e.message);
     const p = (async () => {
       const exe = e.executionId ? await runbookStore.get(e.executionId) : undefined;
+      // A closed-loop run that failed or did not clear its incident is a wrong guess, not the end: the loop
+      // tries the next cause and pages when none is left (loop_exhausted). A page per guess would also
+      // hold the incident open after the next guess fixed it, since only a person resolves a page.
+      if (LOOP_HANDLES.has(e.kind) && exe?.requestedBy === LOOP_ACTOR) return;
       const incidentId = e.incidentId ?? exe?.incidentId ?? undefined;
       const inc = incidentId ? await incidents.get(incidentId) : undefined;
       const open = inc && inc.status !== "resolved" && inc.status !== "closed";
@@ -376,7 +390,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         runbook: req.runbook,
         params: req.params,
         ...(incidentId ? { incident: { id: incidentId } } : {}),
-        actor: `healing:${req.policy ?? "direct"}`,
+        actor: healingActor(req.policy),
         reason: req.reason,
         ...(req.shadow ? { shadow: true } : {}),
       });
@@ -515,7 +529,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     getIncident: (id) => incidents.get(id),
     matches: (incident, confidence, extra) => runbooks.matches(incident, confidence, extra),
     // Through the healing controller (backoff, breaker, unhealthy limit), then the executor's guards.
-    remediate: (req) => healing.remediate({ ...req, policy: "loop" }),
+    remediate: (req) => healing.remediate({ ...req, policy: LOOP_POLICY }),
     changes: (since) => changeSource?.(since) ?? [],
     health: () => {
       const bad = new Map<string, Set<string>>();

@@ -40,4 +40,49 @@ describe("escalations", () => {
       await t.app.close();
     }
   });
+
+  it("pages when a run fails, except a run of the closed loop, which tries the next cause itself", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "novasre-esc-"));
+    writeFileSync(
+      join(dir, "broken.yaml"),
+      'name: broken\ntarget: "{{ params.service }}"\nparams: { service: { required: true } }\nsteps:\n  - { id: no, kind: command, argv: ["false"] }\n',
+    );
+    const t = await testApp({ runbooks: { builtin: false, dirs: [dir] }, loop: { enabled: false } });
+    try {
+      const run = async (service: string, actor: string) => {
+        const e = await t.app.runbooks.startNamed({
+          runbook: "broken",
+          params: { service },
+          actor,
+          reason: "test",
+        });
+        await waitFor(
+          `${actor}'s run to fail`,
+          async () => ((await t.app.executions.get(e.id))?.status === "failed" ? true : undefined),
+          10_000,
+        );
+        return e.id;
+      };
+      // The loop's run first: its page, were there one, would be ingested before the other's.
+      const byLoop = await run("a", "healing:loop");
+      const byPerson = await run("b", "user:alice");
+      const pagesOf = async (id: string) => {
+        const out = [];
+        for (const i of await t.app.incidents.list({ limit: 50 }))
+          for (const a of await t.app.incidents.alerts(i.id))
+            if (a.labels["alertname"] === ESCALATION_ALERTNAME && a.annotations["execution"] === id)
+              out.push(a);
+        return out;
+      };
+      const page = await waitFor(
+        "the page for the failed run",
+        async () => (await pagesOf(byPerson))[0],
+        10_000,
+      );
+      expect(page.labels).toMatchObject({ escalation: "execution_failed", runbook: "broken" });
+      expect(await pagesOf(byLoop)).toEqual([]);
+    } finally {
+      await t.app.close();
+    }
+  });
 });

@@ -202,6 +202,7 @@ export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
         (await a.incidents.list({ since: t, limit: 100 })).sort((x, y) => x.createdAt - y.createdAt),
       onLoopEvent: (l) => a.loop.onEvent(l),
       execution: (id) => a.executions.get(id),
+      alerts: (id) => a.incidents.alerts(id),
       resolve: async (id, note) => {
         await a.incidents.act(id, { type: "note", text: note }, "user:gameday");
         await a.incidents.act(id, { type: "resolve" }, "user:gameday");

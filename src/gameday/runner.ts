@@ -1,4 +1,4 @@
-import type { Incident } from "../incidents/index.js";
+import type { Incident, StoredAlert } from "../incidents/index.js";
 import type { LoopEvent } from "../loop/index.js";
 import type { Execution } from "../runbooks/index.js";
 import type { ShopControl } from "../demo/index.js";
@@ -23,6 +23,8 @@ export interface GameDayPlatform {
   incidentsSince(t: number): Promise<Incident[]>;
   onLoopEvent(listener: (e: LoopEvent) => void): () => void;
   execution(id: string): Promise<Execution | undefined>;
+  /** The alerts grouped into an incident (to say what keeps one open). */
+  alerts(incidentId: string): Promise<StoredAlert[]>;
   /** Resolves an incident as the game day's operator (after removing a fault the platform did not). */
   resolve(id: string, note: string): Promise<void>;
 }
@@ -110,6 +112,24 @@ export async function runGameDay(
   };
   const openIncidents = async (since: number) =>
     (await platform.incidentsSince(since)).filter((i) => OPEN.includes(i.status));
+  const whyNotRecovered = async (fault: InjectedFault, since: number): Promise<string[]> => {
+    const why: string[] = [];
+    const open = await openIncidents(since);
+    for (const i of open) {
+      const firing = (await platform.alerts(i.id)).filter((a) => a.status === "firing");
+      const names = firing.map(
+        (a) => `${a.labels["alertname"] ?? a.fingerprint}{${describeLabels(a.labels)}}`,
+      );
+      why.push(`still open: ${i.id} (${i.status}), firing: ${names.join(", ") || "none"}`);
+    }
+    if (!(await fault.cleared())) why.push("the fault was still in place");
+    const sick = (await shop.health()).filter((i) => !(i.state === "running" && i.healthy && i.ready));
+    if (sick.length)
+      why.push(
+        `not healthy: ${sick.map((i) => `${i.service}#${i.index} ${i.state}${i.reason ? ` (${i.reason})` : ""}`).join(", ")}`,
+      );
+    return why;
+  };
 
   try {
     // The fault-free period: anything opened now is a false incident, any remediation a violation.
@@ -224,15 +244,19 @@ export async function runGameDay(
 
       let automatic = false;
       const runbooks: string[] = [];
+      const runs: string[] = [];
       for (const [id, name] of executions) {
         if (id.startsWith("held:")) continue;
         runbooks.push(name);
         const e = await platform.execution(id);
         if (e?.status === "succeeded") automatic = true;
+        runs.push(`${name} ${e?.status ?? "unknown"}${e?.error ? ` (${e.error})` : ""}`);
       }
       const recovered = recoveredAt !== undefined;
       const notes: string[] = [];
       if (!incident) notes.push("no incident opened");
+      // A scenario that did not recover says which of the three conditions held it back, before the fault goes.
+      if (!recovered) notes.push(...(await whyNotRecovered(active, t0)), ...runs.map((r) => `run: ${r}`));
       if (!recovered)
         notes.push(`not recovered within ${s.durationMs / 1000} s; the runner removed the fault`);
       // The fault goes whatever happened: a game day never leaves one behind.
@@ -289,4 +313,12 @@ export async function runGameDay(
     violations,
     summary: summarize(results, falseIncidents, violations.length),
   };
+}
+
+/** The labels that tell alerts apart in a note (the name is said first). */
+function describeLabels(labels: Record<string, string>): string {
+  return Object.entries(labels)
+    .filter(([k]) => k !== "alertname")
+    .map(([k, v]) => `${k}="${v}"`)
+    .join(",");
 }
