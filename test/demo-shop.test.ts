@@ -294,15 +294,19 @@ describe("demo shop (real processes)", () => {
 
   it("a config that breaks payments is rolled back and the shop keeps selling", async () => {
     const before = shop.config("payments");
+    const from = events.length;
     const r = await shop.applyConfig("payments", { ...before, timeout_ms: 1 }, { readyTimeoutMs: 5_000 });
     expect(r.outcome).toBe("rolled_back");
     if (r.outcome !== "rolled_back") return;
     expect(r.reason).toMatch(/timeout_ms/);
     expect(r.recovered).toBe(true);
     expect(shop.config("payments")).toEqual(before);
-    expect(events).toContainEqual(
-      expect.objectContaining({ kind: "config_rolled_back", service: "payments" }),
-    );
+    // The push is announced when it begins, before the restart and the wait for readiness: the first
+    // event of the change, before the new process starts.
+    const mine = events.slice(from);
+    expect(mine[0]).toMatchObject({ kind: "config_pushed", service: "payments" });
+    expect(mine.findIndex((e) => e.kind === "started")).toBeGreaterThan(0);
+    expect(mine).toContainEqual(expect.objectContaining({ kind: "config_rolled_back", service: "payments" }));
     expect((await checkout(shop, "carol")).status).toBe(201);
   });
 

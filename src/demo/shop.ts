@@ -98,6 +98,8 @@ export type ShopEvent =
       expected: boolean;
     }
   | { kind: "scaled"; at: number; service: ShopService; from: number; to: number }
+  /** A new config is written and its restart begins: the moment a change source should learn of it. */
+  | { kind: "config_pushed"; at: number; service: ShopService }
   | { kind: "config_applied"; at: number; service: ShopService; ready: boolean }
   | { kind: "config_rolled_back"; at: number; service: ShopService; reason: string; recovered: boolean };
 
@@ -513,6 +515,9 @@ export class Shop implements ShopControl {
       // The event carries when the change began: the new config is live from the restart on.
       const began = Date.now();
       this.writeConfig(service, next);
+      // Said before the restart and its wait for readiness (seconds): a platform that ranks causes while
+      // the push is still settling must already see it, as a deploy system records a rollout as it starts.
+      this.emit({ kind: "config_pushed", at: began, service });
       const r = await this.restartInstances(targets, opts.readyTimeoutMs);
       if (r.ready || opts.rollback === false) this.previousConfig.set(service, previous);
       if (r.ready) {

@@ -169,7 +169,7 @@ export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
     const changes: ServiceChange[] = [];
     // Config pushes are suspects; a rollback undoes the service's earlier pushes, so they no longer are.
     shop.onEvent((e) => {
-      if (e.kind === "config_applied") changes.push({ service: e.service, kind: "config", at: e.at });
+      if (e.kind === "config_pushed") changes.push({ service: e.service, kind: "config", at: e.at });
       if (e.kind === "config_rolled_back")
         for (let i = changes.length - 1; i >= 0; i--)
           if (changes[i]?.service === e.service) changes.splice(i, 1);
