@@ -1,7 +1,7 @@
 import type { Incident, StoredAlert } from "../incidents/index.js";
 import type { LoopEvent } from "../loop/index.js";
 import type { Execution } from "../runbooks/index.js";
-import type { ShopControl } from "../demo/index.js";
+import type { InstanceHealth, ShopControl } from "../demo/index.js";
 import { injectFault, type InjectedFault } from "./faults.js";
 import type { Scenario } from "./scenario.js";
 import type { GameDayReport, ScenarioResult } from "./report.js";
@@ -108,7 +108,7 @@ export async function runGameDay(
 
   const shopHealthy = async () => {
     const h = await shop.health();
-    return h.length > 0 && h.every((i) => i.state === "running" && i.healthy && i.ready);
+    return h.length > 0 && h.every(instanceWell);
   };
   const openIncidents = async (since: number) =>
     (await platform.incidentsSince(since)).filter((i) => OPEN.includes(i.status));
@@ -123,7 +123,7 @@ export async function runGameDay(
       why.push(`still open: ${i.id} (${i.status}), firing: ${names.join(", ") || "none"}`);
     }
     if (!(await fault.cleared())) why.push("the fault was still in place");
-    const sick = (await shop.health()).filter((i) => !(i.state === "running" && i.healthy && i.ready));
+    const sick = (await shop.health()).filter((i) => !instanceWell(i));
     if (sick.length)
       why.push(
         `not healthy: ${sick.map((i) => `${i.service}#${i.index} ${i.state}${i.reason ? ` (${i.reason})` : ""}`).join(", ")}`,
@@ -313,6 +313,11 @@ export async function runGameDay(
     violations,
     summary: summarize(results, falseIncidents, violations.length),
   };
+}
+
+/** Running, passing its health check and ready: what "the shop is healthy" means for every instance. */
+function instanceWell(i: InstanceHealth): boolean {
+  return i.state === "running" && i.healthy && i.ready;
 }
 
 /** The labels that tell alerts apart in a note (the name is said first). */
