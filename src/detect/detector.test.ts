@@ -141,6 +141,39 @@ describe("online, bad input, explanations", () => {
     expect(Math.abs((hit.expected ?? Number.NaN) - 50)).toBeLessThan(40);
   });
 
+  it("a member listed in maxFactors joins by maximum, scaled, instead of the weighted mean", () => {
+    // A square wave, then one spike: only the resonance member sees anything here (stuck needs a run).
+    const n = 2400;
+    const t = Array.from({ length: n }, (_, i) => T0 + i * FIVE_MIN);
+    const v = t.map((_, i) => (Math.floor(i / 20) % 2) * 10 + ((i * 7919) % 13) / 65);
+    v[2000] = 30;
+    const alone = createDetector("resonance");
+    const byMax = createDetector("ensemble", {
+      ensemble: { members: ["stuck", "resonance"], weights: [1], maxFactors: { resonance: 0.045 } },
+    });
+    const inMean = createDetector("ensemble", {
+      ensemble: { members: ["stuck", "resonance"], weights: [1, 1], maxFactors: {} },
+    });
+    let hits = 0;
+    let alerts = 0;
+    for (let i = 0; i < n; i++) {
+      const a = alone.update(t[i] as number, v[i] as number);
+      const m = byMax.update(t[i] as number, v[i] as number);
+      const w = inMean.update(t[i] as number, v[i] as number);
+      if (a.score === 0) continue;
+      hits++;
+      expect(m.score).toBeCloseTo(0.045 * a.score, 12);
+      expect(w.score).toBeCloseTo(0.5 * a.score, 12);
+      expect(m.anomaly).toBe(0.045 * a.score >= 0.0265);
+      if (m.anomaly) {
+        alerts++;
+        expect(m.fired).toEqual(["resonance"]);
+      }
+    }
+    expect(hits).toBeGreaterThan(0);
+    expect(alerts).toBeGreaterThan(0);
+  });
+
   it("restore rejects a snapshot of another detector or garbage, as a value", () => {
     const d = createDetector("robust");
     expect(d.restore(createDetector("seasonal").snapshot()).status).toBe("error");

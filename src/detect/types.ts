@@ -1,7 +1,17 @@
 import type { Result } from "../core/index.js";
 
 export type DetectorName =
-  "robust" | "seasonal" | "iforest" | "lstm" | "shift" | "context" | "vote" | "ensemble" | "coarse" | "stuck";
+  | "robust"
+  | "seasonal"
+  | "iforest"
+  | "lstm"
+  | "shift"
+  | "context"
+  | "vote"
+  | "ensemble"
+  | "coarse"
+  | "stuck"
+  | "resonance";
 
 /** What a detector says about one sample. */
 export interface DetectionResult {
@@ -51,6 +61,11 @@ export interface ComponentOutput {
 /** A model inside a detector. Internal: detectors wrap components with scoring and suppression. */
 export interface Component {
   readonly name: string;
+  /**
+   * The surprise is already a score in [0, 1] with the component's own calibration (resonance adapts its
+   * vigilance to the series): the detector uses it as the score, without the excess-over-reference step.
+   */
+  readonly calibrated?: boolean;
   step(t: number, v: number): ComponentOutput;
   snapshot(): unknown;
   /** Throws on a malformed state; the caller turns that into a Result. */
