@@ -10,9 +10,9 @@ import { IsolationForest, IFOREST_DEFAULTS } from "./isolation-forest.js";
 import { LstmForecaster, LSTM_DEFAULTS } from "./lstm.js";
 import { RobustBaseline, ROBUST_DEFAULTS } from "./robust-baseline.js";
 import { SCORING_DEFAULTS, SUPPRESSION_DEFAULTS, ScoreTrack, Suppressor } from "./scoring.js";
-import { clamp01 } from "./stats.js";
 import type { ScoringOptions, SuppressionOptions } from "./scoring.js";
 import { SeasonalForecaster, SEASONAL_DEFAULTS } from "./seasonal-forecaster.js";
+import { clamp01 } from "./stats.js";
 import { StuckValue, STUCK_DEFAULTS } from "./stuck-value.js";
 import type { Component, DetectionResult, Detector, DetectorName, DetectorSnapshot } from "./types.js";
 
@@ -89,8 +89,8 @@ export interface EnsembleOptions {
   /** fusion: score = maxWeight * max + (1 - maxWeight) * mean. */
   maxWeight: number;
   /**
-   * Members that join by maximum instead: the score is max(the other members' fused score, factor x
-   * this member's score). For a member whose output is already calibrated in its own way (resonance),
+   * Members that join by maximum instead (a factor > 0): the score is max(the other members' fused
+   * score, factor x this member's score). For a member whose output is already calibrated in its own way (resonance),
    * which the weighted mean of excess-over-reference scores would distort.
    */
   maxFactors: Partial<Record<MemberName, number>>;
