@@ -163,14 +163,19 @@ export class AdaptiveResonance implements Component {
     if (v < this.blockMin) this.blockMin = v;
     if (v > this.blockMax) this.blockMax = v;
     if (this.blockN < this.opts.stepPoints) {
-      return { surprise: this.warm === null ? 0 : Number.NaN, expected: null };
+      return { surprise: this.warm === null ? 0 : Number.NaN, expected: this.expected() };
     }
     const score = this.downsampled();
     this.blockSum = 0;
     this.blockN = 0;
     this.blockMin = Number.POSITIVE_INFINITY;
     this.blockMax = Number.NEGATIVE_INFINITY;
-    return { surprise: score, expected: null };
+    return { surprise: score, expected: Number.isNaN(score) ? null : this.expected() };
+  }
+
+  /** What it takes as typical once it has learned: the running median of the downsampled values. */
+  private expected(): number | null {
+    return this.warm === null ? this.median.median() : null;
   }
 
   /** One downsampled step: NaN while warming up, else the anomaly confidence (0 when nothing is new). */
