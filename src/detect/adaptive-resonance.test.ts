@@ -57,7 +57,7 @@ describe("AdaptiveResonance", () => {
     }
   });
 
-  it("keeps at most maxCategories categories, replacing the one matched longest ago", () => {
+  it("keeps at most maxCategories categories, and its state stops growing", () => {
     const opts = { ...RESONANCE_DEFAULTS, maxCategories: 16, warmupSteps: 20, stepPoints: 2 };
     const m = new AdaptiveResonance(opts);
     const rng = new Rng(9);

@@ -90,7 +90,6 @@ export class AdaptiveResonance implements Component {
   private readonly median: SortedWindow;
   /** Last windowSteps quantised values on the grid, oldest first. */
   private readonly recent: Float64Array;
-  private recentN = 0;
   // Network: categories are complement-coded boxes [lower..., 1 - upper...], 2 * dim numbers each
   private cats: Float64Array;
   private catUsed: Float64Array;
@@ -104,7 +103,6 @@ export class AdaptiveResonance implements Component {
   private warm: Float64Array | null;
   // Adaptation
   private matchSum = 0;
-  private matchCount = 0;
   private readonly recentMatch: Ring;
   private readonly recentShortfall: Ring;
   private anomalyMatchSum = 0;
@@ -194,12 +192,16 @@ export class AdaptiveResonance implements Component {
     const med = this.level(this.median.median());
     if (Math.abs(q - med) < this.opts.snapToMedian) q = med;
     const w = this.opts.windowSteps;
-    if (this.recentN < w) this.recentN++;
     this.recent.copyWithin(0, 1);
     this.recent[w - 1] = q;
     this.steps++;
     this.buildFeatures();
     return this.learn(this.steps);
+  }
+
+  /** How many of the window's slots hold values: one per step so far, up to the window. */
+  private filled(): number {
+    return Math.min(this.steps, this.opts.windowSteps);
   }
 
   /** The value's position on the grid, quantised to `levels`. */
@@ -235,14 +237,14 @@ export class AdaptiveResonance implements Component {
     if (this.warm !== null)
       for (let s = 0; s < Math.min(this.steps, this.opts.warmupSteps); s++)
         for (let k = w; k < d; k++) this.warm[s * d + k] = move(this.warm[s * d + k] as number);
-    for (let k = w - this.recentN; k < w; k++) this.recent[k] = move(this.recent[k] as number);
+    for (let k = w - this.filled(); k < w; k++) this.recent[k] = move(this.recent[k] as number);
   }
 
   /** Features: the window's Haar coefficients of its own min-max-scaled shape, then its values on the grid. */
   private buildFeatures(): void {
     const w = this.opts.windowSteps;
     const f = this.features;
-    if (this.recentN < w) {
+    if (this.filled() < w) {
       f.fill(0);
       return;
     }
@@ -418,7 +420,6 @@ export class AdaptiveResonance implements Component {
     this.sinceNew = isNew ? 0 : this.sinceNew + 1;
     const a = this.match;
     this.matchSum += a;
-    this.matchCount++;
     this.recentMatch.push(a);
     this.recentShortfall.push(this.upperVigilance - a);
     // The lowest match while an anomaly's mask lasts stands for that anomaly.
@@ -446,7 +447,8 @@ export class AdaptiveResonance implements Component {
     const T = this.opts.warmupSteps;
     let worst = Number.POSITIVE_INFINITY;
     for (let k = 0; k < this.recentMatch.length; k++) worst = Math.min(worst, this.recentMatch.at(k));
-    const upper = Math.min(UPPER_VIGILANCE_CAP, this.matchSum / this.matchCount);
+    // Step i is the i-th match (the warm-up replay matched steps 1..T once each): the running mean.
+    const upper = Math.min(UPPER_VIGILANCE_CAP, this.matchSum / i);
     const prev = this.lowerVigilance;
     let lower: number;
     if (prev <= worst) lower = prev + (worst - prev) * LOWER_VIGILANCE_RISE;
@@ -491,7 +493,7 @@ export class AdaptiveResonance implements Component {
       raw: [num(this.rawMin), num(this.rawMax)],
       grid: [num(this.gridMin), num(this.gridMax)],
       median: this.median.values(),
-      recent: Array.from(this.recent.subarray(this.opts.windowSteps - this.recentN)),
+      recent: Array.from(this.recent.subarray(this.opts.windowSteps - this.filled())),
       cats: f64ToBase64(this.cats.subarray(0, this.nCats * 2 * d)),
       catUsed: Array.from(this.catUsed.subarray(0, this.nCats)),
       vigilance: [this.lowerVigilance, this.upperVigilance],
@@ -499,7 +501,7 @@ export class AdaptiveResonance implements Component {
         this.warm === null
           ? null
           : f64ToBase64(this.warm.subarray(0, Math.min(this.steps, this.opts.warmupSteps) * d)),
-      matchStats: [this.matchSum, this.matchCount],
+      matchSum: this.matchSum,
       recentMatch: this.recentMatch.toArray(),
       recentShortfall: this.recentShortfall.toArray(),
       anomalies: [
@@ -529,7 +531,7 @@ export class AdaptiveResonance implements Component {
       !Number.isInteger(nCats) ||
       nCats > this.opts.maxCategories ||
       s.catUsed.length !== nCats ||
-      s.recent.length > w ||
+      s.recent.length !== Math.min(s.steps, w) ||
       s.median.length > this.opts.medianSteps ||
       s.block[3] >= this.opts.stepPoints ||
       (warm === null) !== warmed ||
@@ -550,9 +552,8 @@ export class AdaptiveResonance implements Component {
     this.gridMin = orInf(s.grid[0], Number.NaN);
     this.gridMax = orInf(s.grid[1], Number.NaN);
     this.median.load(s.median);
-    this.recentN = s.recent.length;
     this.recent.fill(0);
-    this.recent.set(s.recent, w - this.recentN);
+    this.recent.set(s.recent, w - s.recent.length);
     this.cats = new Float64Array(Math.max(nCats, 16) * 2 * d);
     this.cats.set(cats);
     this.catUsed = new Float64Array(Math.max(nCats, 16));
@@ -567,8 +568,7 @@ export class AdaptiveResonance implements Component {
       this.warm = new Float64Array(this.opts.warmupSteps * d);
       this.warm.set(warm);
     }
-    this.matchSum = s.matchStats[0];
-    this.matchCount = s.matchStats[1];
+    this.matchSum = s.matchSum;
     this.recentMatch.load(s.recentMatch);
     this.recentShortfall.load(s.recentShortfall);
     this.anomalyMatchSum = s.anomalies[0];
@@ -596,7 +596,7 @@ const stateSchema = z.object({
   catUsed: z.array(finite),
   vigilance: z.tuple([finite, finite]),
   warm: z.string().nullable(),
-  matchStats: z.tuple([finite, count]),
+  matchSum: finite,
   recentMatch: z.array(finite),
   recentShortfall: z.array(finite),
   anomalies: z.tuple([finite, count, finite, finite, finite.nullable()]),
